@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "tend.core"
+    label = "core"
+    verbose_name = "Tend core"
+
+    def ready(self) -> None:
+        from tend.core import checks, db_walls, signals  # noqa: F401  (register handlers)
+        from tend.core.permissions import register_core_permissions
+
+        register_core_permissions()

@@ -1,0 +1,90 @@
+"""Request edges: session guard, language, and resolving the organization from the URL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import translation
+
+from tend.core.selectors.access import actor_for_request, membership_for
+from tend.core.tenancy import system_scope, tenant_scope
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class SessionGuardMiddleware:
+    """Idle timeout and forced logout when the account's session epoch moved on."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get("tend_last_seen", now)
+            epoch = request.session.get("tend_epoch", user.session_epoch)
+            idle = settings.TEND_SESSION_IDLE_SECONDS
+            if now - last_seen > idle or epoch != user.session_epoch:
+                logout(request)
+                return redirect_to_login(request.get_full_path())
+            if now - last_seen > 30 or "tend_last_seen" not in request.session:
+                request.session["tend_last_seen"] = now
+                request.session["tend_epoch"] = user.session_epoch
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """A signed-in person's chosen language wins over the browser's."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            codes = {code for code, _ in settings.LANGUAGES}
+            if user.language in codes:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+class TenantMiddleware:
+    """For URLs under `/o/<org_slug>/`: resolve the organization once, check membership, and run
+    the whole request inside its tenant scope. Sets `request.tenant`, `request.membership` and
+    `request.actor` (an `Actor` with the member's permissions).
+
+    Not a member → 404 (we do not confirm that an organization exists to outsiders).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        slug = match.kwargs.get("org_slug")
+        if slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        with system_scope():
+            membership = membership_for(user=request.user, org_slug=slug)
+        if membership is None:
+            raise Http404("organization not found")
+        tenant = membership.tenant
+        request.tenant = tenant  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        request.session["tend_current_org"] = tenant.slug
+        with tenant_scope(tenant):
+            request.actor = actor_for_request(request, membership)  # type: ignore[attr-defined]
+            return self.get_response(request)

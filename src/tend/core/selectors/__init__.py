@@ -1,0 +1,1 @@
+"""Read operations of the core. Import from the submodules."""

@@ -1,0 +1,1 @@
+"""Write operations of the core. Import from the submodules."""
