@@ -56,13 +56,23 @@ def scoped(tenant):
         yield tenant
 
 
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
 @pytest.fixture(autouse=True)
 def _drop_audit_triggers_before_flush(request):
     """Transactional tests end with a flush, which the append-only audit triggers refuse.
     Drop them just before the flush; post_migrate (sent by flush) puts them back."""
-    yield
-    if not ({"transactional_db", "live_server"} & set(request.fixturenames)):
+    if not _is_transactional(request):
+        yield
         return
+    # Set the database up before this fixture, so its flush is torn down after our drop.
+    request.getfixturevalue("_django_db_helper")
+    yield
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("DROP TRIGGER IF EXISTS core_auditlog_no_change ON core_auditlog")

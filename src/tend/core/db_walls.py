@@ -68,7 +68,18 @@ def rls_statements(table: str) -> list[str]:
     ]
 
 
+def rls_off_statements(table: str) -> list[str]:
+    return [
+        f'DROP POLICY IF EXISTS {RLS_POLICY} ON "{table}"',
+        f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY',
+    ]
+
+
 def install_walls(using: str = "default") -> None:
+    """Install the audit triggers, and on PostgreSQL make row-level security match
+    `TEND_DB_RLS`: on → policies on every tenant table; off → removed, since with the setting
+    off nothing sets `app.tenant_id` and leftover policies would hide every row."""
     connection = connections[using]
     existing = set(connection.introspection.table_names())
     with connection.cursor() as cursor:
@@ -78,11 +89,30 @@ def install_walls(using: str = "default") -> None:
             )
             for sql in statements:
                 cursor.execute(sql)
-        if connection.vendor == "postgresql" and getattr(settings, "TEND_DB_RLS", False):
-            for table in tenant_tables():
-                if table in existing:
-                    for sql in rls_statements(table):
-                        cursor.execute(sql)
+        if connection.vendor != "postgresql":
+            return
+        rls_on = bool(getattr(settings, "TEND_DB_RLS", False))
+        for table in tenant_tables():
+            if table not in existing:
+                continue
+            if rls_on:
+                statements = rls_statements(table)
+            elif _has_rls(cursor, table):
+                statements = rls_off_statements(table)
+            else:
+                continue
+            for sql in statements:
+                cursor.execute(sql)
+
+
+def _has_rls(cursor: Any, table: str) -> bool:
+    cursor.execute(
+        "SELECT relrowsecurity OR relforcerowsecurity FROM pg_class "
+        "WHERE oid = to_regclass(%s)",
+        [f'"{table}"'],
+    )
+    row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 @receiver(post_migrate)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from tend.core.actors import Actor
 from tend.core.models import AuditLog, Tenant
@@ -19,6 +22,59 @@ GENESIS = "0" * 64
 
 def _canonical(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` as plain JSON that reads back from SQLite and PostgreSQL (jsonb) unchanged.
+
+    Non-JSON values become strings; integral floats become ints (jsonb prints 1e20 as an
+    integer, which would otherwise change the hash); NaN and infinities become strings.
+    """
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_json_safe(v) for v in value]
+        return sorted(items, key=_canonical_item) if isinstance(value, set | frozenset) else items
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return int(value) if value.is_integer() else value
+    return str(value)
+
+
+def _canonical_item(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _normalize_ip(ip: str | None) -> str | None:
+    """The address as the database will give it back, or None when it is not an address."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if address.version == 6:
+        return clean_ipv6_address(str(address))
+    return str(address)
+
+
+def _lock_chain(tenant: Tenant) -> None:
+    """Serialize writers of one tenant's chain until the surrounding transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the tenant, so no table row is
+    locked (locking the tenant row would make every insert that references the tenant wait).
+    Under READ COMMITTED the next statement then sees the entry the previous holder committed.
+    SQLite: transactions begin IMMEDIATE (see settings), so the writer lock is already held.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(f"tend.audit:{tenant.pk}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def entry_payload(*, tenant_id: Any, seq: int, actor_type: str, actor_id: str, actor_label: str,
@@ -55,12 +111,16 @@ def audit_record(
 ) -> AuditLog:
     """Append one entry to `tenant`'s audit chain.
 
-    Call inside the transaction that makes the change, so the entry exists exactly when the
-    change does. Entries of one tenant are serialized by locking the tenant row.
+    Call inside the transaction that makes the change (and inside `tenant_scope(tenant)` or
+    `system_scope()`), so the entry exists exactly when the change does. Concurrent writers of
+    one tenant are serialized until their transactions end (see `_lock_chain`); the unique
+    (tenant, seq) constraint is the backstop, so a chain can fail a write but never fork.
+    `changes` should hold ids rather than personal data; values that are not JSON are stored
+    as strings.
     """
+    ip = _normalize_ip(actor.ip)
     with transaction.atomic():
-        # Serialize writers of one tenant's chain (PostgreSQL); SQLite has one writer anyway.
-        Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk").first()
+        _lock_chain(tenant)
         last = (
             AuditLog.objects.filter(tenant=tenant).order_by("-seq").values("seq", "hash").first()
         )
@@ -76,8 +136,8 @@ def audit_record(
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id or ""),
-            changes=json.loads(_canonical(changes or {})),
-            ip=actor.ip,
+            changes=_json_safe(changes or {}),
+            ip=ip,
             user_agent=(actor.user_agent or "")[:300],
             created_at=now,
         )
@@ -91,7 +151,7 @@ def audit_record(
             entity_type=entity_type,
             entity_id=payload["entity_id"],
             changes=payload["changes"],
-            ip=actor.ip,
+            ip=ip,
             user_agent=payload["user_agent"],
             created_at=now,
             prev_hash=prev_hash,
@@ -101,34 +161,46 @@ def audit_record(
 
 @dataclass(frozen=True)
 class ChainReport:
+    """The outcome of recomputing one organization's chain.
+
+    `head_seq`/`head_hash` describe the last entry checked; recording them elsewhere lets an
+    operator notice later that entries were cut off the end, which no chain can show alone.
+    """
+
     tenant_id: str
+    tenant_slug: str
     checked: int
     first_broken_seq: int | None
     reason: str
+    head_seq: int = 0
+    head_hash: str = GENESIS
 
     @property
     def ok(self) -> bool:
         return self.first_broken_seq is None
 
+    @property
+    def name(self) -> str:
+        return self.tenant_slug or self.tenant_id
 
-def audit_verify_chain(*, tenant: Tenant) -> ChainReport:
-    """Recompute `tenant`'s chain from the start; report the first entry that does not hold.
 
-    An entry is broken when its sequence number skips, its `prev_hash` is not the previous
-    entry's hash, or its `hash` does not match its content.
-    """
+def _verify_rows(tenant_id: Any, tenant_slug: str) -> ChainReport:
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
-    rows = AuditLog.objects.filter(tenant=tenant).order_by("seq").iterator(chunk_size=2000)
+
+    def broken(seq: int, reason: str) -> ChainReport:
+        return ChainReport(str(tenant_id), tenant_slug, checked, seq, reason,
+                           expected_seq - 1, prev_hash)
+
+    rows = AuditLog.objects.filter(tenant_id=tenant_id).order_by("seq").iterator(chunk_size=2000)
     for row in rows:
         checked += 1
         if row.seq != expected_seq:
-            return ChainReport(str(tenant.pk), checked, expected_seq,
-                               f"entry #{expected_seq} is missing (found #{row.seq})")
+            return broken(expected_seq, f"entry #{expected_seq} is missing (next is #{row.seq})")
         if row.prev_hash != prev_hash:
-            return ChainReport(str(tenant.pk), checked, row.seq,
-                               f"entry #{row.seq} does not follow entry #{row.seq - 1}")
+            return broken(row.seq, f"entry #{row.seq} does not follow entry #{row.seq - 1} "
+                                   f"(its prev_hash differs: #{row.seq - 1} was replaced?)")
         payload = entry_payload(
             tenant_id=row.tenant_id, seq=row.seq, actor_type=row.actor_type,
             actor_id=row.actor_id, actor_label=row.actor_label, action=row.action,
@@ -136,8 +208,32 @@ def audit_verify_chain(*, tenant: Tenant) -> ChainReport:
             ip=row.ip, user_agent=row.user_agent, created_at=row.created_at,
         )
         if compute_hash(prev_hash, payload) != row.hash:
-            return ChainReport(str(tenant.pk), checked, row.seq,
-                               f"entry #{row.seq} was altered")
+            return broken(row.seq, f"entry #{row.seq} was altered (its content does not match "
+                                   f"its hash)")
         prev_hash = row.hash
         expected_seq += 1
-    return ChainReport(str(tenant.pk), checked, None, "")
+    return ChainReport(str(tenant_id), tenant_slug, checked, None, "", expected_seq - 1,
+                       prev_hash)
+
+
+def audit_verify_chain(*, tenant: Tenant) -> ChainReport:
+    """Recompute `tenant`'s chain from the start; report the first entry that does not hold.
+
+    An entry is broken when its sequence number skips (a row was deleted), its `prev_hash` is
+    not the previous entry's hash (the previous row was replaced), or its `hash` does not match
+    its content (the row was edited). Call inside `tenant_scope(tenant)` or `system_scope()`.
+    """
+    return _verify_rows(tenant.pk, tenant.slug)
+
+
+def audit_verify_all(*, tenant: Tenant | None = None) -> list[ChainReport]:
+    """Verify every organization's chain (or only `tenant`'s), including chains whose
+    organization row is gone. Call inside `system_scope()`."""
+    if tenant is not None:
+        return [audit_verify_chain(tenant=tenant)]
+    slugs = {str(pk): slug for pk, slug in Tenant.objects.values_list("pk", "slug")}
+    chain_ids = {
+        str(pk) for pk in AuditLog.objects.order_by().values_list("tenant_id", flat=True).distinct()
+    }
+    ids = sorted(set(slugs) | chain_ids, key=lambda i: (slugs.get(i, "\uffff" + i)))
+    return [_verify_rows(i, slugs.get(i, "")) for i in ids]
