@@ -4,3 +4,6 @@ jobs. Each area lives in its own module and is added to `router` here."""
 from ninja import Router
 
 router = Router()
+# One line per area; the import string keeps areas independent of each other.
+router.add_router("", "tend.core.api.apikeys.router")
+router.add_router("", "tend.core.api.organization.router")

@@ -15,6 +15,7 @@ from tend.core.errors import PermissionDenied, ValidationFailed
 from tend.core.models import ApiKey, Membership, Tenant
 from tend.core.permissions import is_known
 from tend.core.services.audit import audit_record
+from tend.core.services.guards import check_perm
 
 KEY_PREFIX = "tend"
 # last_used_at is bookkeeping, not an audit trail: write it at most once a minute per key.
@@ -47,8 +48,7 @@ def apikey_create(*, tenant: Tenant, actor: Actor, name: str, permissions: list[
     for a member (the key stops working when that membership ends). `permissions` must be known
     permissions the actor holds itself; `expires_at`, if given, must lie in the future.
     """
-    if not actor.has_perm("apikeys.manage"):
-        raise PermissionDenied()
+    check_perm(actor, "apikeys.manage")
     creator = actor.acting_user
     if creator is None:
         raise PermissionDenied("API keys are created by a member of the organization.")
@@ -96,8 +96,7 @@ def apikey_revoke(*, tenant: Tenant, actor: Actor, api_key: ApiKey) -> ApiKey:
     Preconditions: inside `tenant_scope(tenant)`, `api_key` belongs to `tenant`, and `actor`
     holds `apikeys.manage`.
     """
-    if not actor.has_perm("apikeys.manage"):
-        raise PermissionDenied()
+    check_perm(actor, "apikeys.manage")
     if api_key.tenant_id != tenant.pk:
         raise PermissionDenied()
     if api_key.revoked_at is not None:
