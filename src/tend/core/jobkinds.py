@@ -65,8 +65,8 @@ def _clean_sample_params(params: dict[str, Any]) -> dict[str, Any]:
 
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
-    for name, default, high in (("items", 200, SAMPLE_MAX_ITEMS),
-                                ("step_ms", 20, SAMPLE_MAX_STEP_MS)):
+    for name, default, high in (("items", 300, SAMPLE_MAX_ITEMS),
+                                ("step_ms", 25, SAMPLE_MAX_STEP_MS)):
         value = params.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int | str):
             errors[name] = [str(_("Enter a whole number."))]
@@ -133,6 +133,6 @@ def register_core_job_kinds() -> None:
         description=_("Counts the prime numbers up to a limit, step by step. "
                       "Shows how background jobs report progress."),
         startable=True,
-        default_params={"items": 200, "step_ms": 20},
+        default_params={"items": 300, "step_ms": 25},
         clean_params=_clean_sample_params,
     ))
