@@ -36,6 +36,7 @@ def role_get(*, tenant: Tenant, role_id: UUID | str) -> Role:
 
 @dataclass(frozen=True)
 class MatrixCell:
+    action: str
     permission: str  # "" where the area has no such action
     checked: bool
 
@@ -54,7 +55,7 @@ def permission_matrix(granted: frozenset[str] | set[str]) -> tuple[tuple[str, ..
     rows = []
     for area in areas():
         cells = tuple(
-            MatrixCell(f"{area.key}.{action}" if action in area.actions else "",
+            MatrixCell(action, f"{area.key}.{action}" if action in area.actions else "",
                        f"{area.key}.{action}" in granted)
             for action in ACTIONS
         )

@@ -18,7 +18,10 @@ from tend.core.services.guards import check_perm
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 
 
-def _clean_permissions(actor: Actor, permissions: Iterable[str]) -> list[str]:
+def _clean_permissions(actor: Actor, permissions: Iterable[str],
+                       kept: frozenset[str] = frozenset()) -> list[str]:
+    """Known permissions, sorted and unique. The actor may add only permissions they hold;
+    `kept` (the role's current ones) may stay even when the actor lacks them."""
     if isinstance(permissions, str) or not isinstance(permissions, Iterable):
         raise ValidationFailed(fields={"permissions": [_("Give a list of permissions.")]})
     wanted = sorted({str(p) for p in permissions})
@@ -29,7 +32,7 @@ def _clean_permissions(actor: Actor, permissions: Iterable[str]) -> list[str]:
             _("Unknown permission: %(name)s.") % {"name": p} for p in unknown
         ]})
     if not actor.is_system:
-        beyond = [p for p in wanted if p not in actor.permissions]
+        beyond = [p for p in wanted if p not in actor.permissions and p not in kept]
         if beyond:
             raise ValidationFailed(fields={"permissions": [
                 _("You cannot grant a permission you do not have: %(name)s.") % {"name": p}
@@ -96,7 +99,8 @@ def role_update(*, tenant: Tenant, actor: Actor, role: Role, name: str | None = 
                 permissions: Iterable[str] | None = None) -> Role:
     """Change a custom role's name, description or permissions (None leaves a field as is).
 
-    Needs `roles.change`; built-in roles are read-only. Members holding the role get the new
+    Needs `roles.change`; built-in roles are read-only. The actor may add only permissions
+    they hold (ones the role already has may stay). Members holding the role get the new
     permissions on their next request.
     """
     check_perm(actor, "roles.change")
@@ -112,7 +116,8 @@ def role_update(*, tenant: Tenant, actor: Actor, role: Role, name: str | None = 
     new_permissions = list(role.permissions or [])
     if permissions is not None:
         try:
-            new_permissions = _clean_permissions(actor, permissions)
+            new_permissions = _clean_permissions(actor, permissions,
+                                                 frozenset(role.permissions or []))
         except ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:
