@@ -7,3 +7,4 @@ router = Router()
 # One line per area; the import string keeps areas independent of each other.
 router.add_router("", "tend.core.api.apikeys.router")
 router.add_router("", "tend.core.api.organization.router")
+router.add_router("", "tend.core.api.jobs.router")
