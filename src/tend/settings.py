@@ -167,6 +167,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "web/lockout.html"
+# The login form posts the email as `username` (Django's AuthenticationForm); without this,
+# axes would look for `email` (the USERNAME_FIELD), count every failure under no username and
+# never lock the account.
+AXES_USERNAME_FORM_FIELD = "username"
 
 # --- i18n -----------------------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""What every organization page shares: the permission decorator and small view helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from tend.core.actors import Actor
+from tend.core.errors import TendError
+
+View = Callable[..., HttpResponse]
+
+
+def require_perm(*permissions: str) -> Callable[[View], View]:
+    """Let the view run only for members holding every one of `permissions`.
+
+    Use on views under `/o/<org_slug>/`, where the tenant middleware has already resolved the
+    membership (non-members got a 404 there). Anyone else gets a 403 page.
+    """
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            actor: Actor | None = getattr(request, "actor", None)
+            if actor is None or getattr(request, "tenant", None) is None:
+                raise Http404
+            if not all(actor.has_perm(p) for p in permissions):
+                raise DjangoPermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.required_permissions = permissions  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def apply_errors(form: forms.Form, exc: TendError, *, field_map: dict[str, str] | None = None
+                 ) -> None:
+    """Put a service error's field messages next to the form's fields; the rest on top."""
+    field_map = field_map or {}
+    placed = False
+    for name, messages in exc.fields.items():
+        target = field_map.get(name, name)
+        for message in messages:
+            if target in form.fields:
+                form.add_error(target, message)
+            else:
+                form.add_error(None, message)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
