@@ -509,9 +509,13 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size or any(
         v is None or isinstance(v, list | dict) for v in values
     ):
-        raise ValidationFailed(_("The cursor is not valid."),
-                               fields={"cursor": [_("Not a cursor from this list.")]})
+        raise _bad_cursor()
     return values
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(_("The cursor is not valid."),
+                            fields={"cursor": [_("Not a cursor from this list.")]})
 
 
 def _after(ordering: Sequence[str], values: Sequence[Any]) -> Q:
@@ -549,7 +553,11 @@ def paginate(queryset: QuerySet[Any], page: PageParams, *,
     ordering = tuple(ordering)
     queryset = queryset.order_by(*ordering)
     if page.cursor:
-        queryset = queryset.filter(_after(ordering, decode_cursor(page.cursor, len(ordering))))
+        after = _after(ordering, decode_cursor(page.cursor, len(ordering)))
+        try:
+            queryset = queryset.filter(after)
+        except (DjangoValidationError, ValueError, TypeError):  # values of the wrong type
+            raise _bad_cursor() from None
     rows = list(queryset[: page.limit + 1])
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]

@@ -1,6 +1,8 @@
 """A small API used only by the tests of the shared API machinery (`tend.core.api.base`): the
 same install() as /api/v1, with endpoints that raise each kind of error and one that writes."""
 
+import threading
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -62,6 +64,26 @@ def secret(request):
 @router.post("/fail-after-claim")
 def fail_after_claim(request):
     raise ValidationFailed("nope", fields={"text": ["Bad text."]})
+
+
+@router.post("/explode")
+def explode(request):
+    raise RuntimeError("boom")
+
+
+# Lets a test hold a request inside its endpoint: the view signals `slow_entered`, then waits
+# for `slow_release`.
+slow_entered = threading.Event()
+slow_release = threading.Event()
+
+
+@router.post("/slow", response={201: NoteOut})
+def slow(request, payload: NoteIn):
+    actor = require(request, "audit.view")
+    slow_entered.set()
+    slow_release.wait(timeout=10)
+    entry = audit_record(tenant=request.tenant, actor=actor, action=f"probe.{payload.text}")
+    return Status(201, entry)
 
 
 @router.get("/entries", response=Page[NoteOut])
