@@ -9,9 +9,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from tend.core.actors import Actor
-from tend.core.errors import TendError
+from tend.core.errors import NotFound, PermissionDenied, TendError
 
 View = Callable[..., HttpResponse]
 
@@ -20,7 +21,9 @@ def require_perm(*permissions: str) -> Callable[[View], View]:
     """Let the view run only for members holding every one of `permissions`.
 
     Use on views under `/o/<org_slug>/`, where the tenant middleware has already resolved the
-    membership (non-members got a 404 there). Anyone else gets a 403 page.
+    membership (non-members got a 404 there). Anyone else gets a 403 page. Service errors the
+    view lets through become pages with their status: `NotFound` a 404, `PermissionDenied` a
+    403, the rest (validation, conflicts) the error page with the error's 4xx status.
     """
 
     def decorator(view: View) -> View:
@@ -31,7 +34,14 @@ def require_perm(*permissions: str) -> Callable[[View], View]:
                 raise Http404
             if not all(actor.has_perm(p) for p in permissions):
                 raise DjangoPermissionDenied
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404 from None
+            except PermissionDenied as exc:
+                raise DjangoPermissionDenied(exc.message) from None
+            except TendError as exc:
+                return render(request, "web/error.html", {"error": exc}, status=exc.status)
 
         wrapped.required_permissions = permissions  # type: ignore[attr-defined]
         return wrapped
