@@ -13,4 +13,7 @@ urlpatterns: list = [
     path("", include("tend.core.views.apikeys")),
     path("", include("tend.core.views.invitations")),
     path("", include("tend.core.views.jobs")),
+    path("", include("tend.core.views.customfields")),
+    path("", include("tend.core.views.tags")),
+    path("", include("tend.core.views.audit")),
 ]

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,9 @@ from django.utils.ipv6 import clean_ipv6_address
 
 from tend.core.actors import Actor
 from tend.core.models import AuditLog, Tenant
+from tend.core.selectors.audit import AuditFilters, audit_entries
+from tend.core.services.guards import check_perm
+from tend.core.tenancy import tenant_scope
 
 GENESIS = "0" * 64
 
@@ -237,3 +241,52 @@ def audit_verify_all(*, tenant: Tenant | None = None) -> list[ChainReport]:
     }
     ids = sorted(set(slugs) | chain_ids, key=lambda i: (slugs.get(i, "\uffff" + i)))
     return [_verify_rows(i, slugs.get(i, "")) for i in ids]
+
+
+# --- CSV export ------------------------------------------------------------------------------
+
+CSV_HEADER = ("seq", "created_at", "actor_type", "actor_id", "actor", "action", "entity_type",
+              "entity_id", "changes", "ip", "user_agent", "prev_hash", "hash")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """`value` as a CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR
+    gets a leading apostrophe (OWASP's advice against CSV injection)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def _csv_row(entry: AuditLog) -> list[str]:
+    values = (
+        entry.seq, entry.created_at.astimezone(UTC).isoformat(), entry.actor_type,
+        entry.actor_id, entry.actor_label, entry.action, entry.entity_type, entry.entity_id,
+        json.dumps(entry.changes, sort_keys=True, ensure_ascii=False), entry.ip,
+        entry.user_agent, entry.prev_hash, entry.hash,
+    )
+    return [csv_cell(v) for v in values]
+
+
+def audit_export(*, tenant: Tenant, actor: Actor, filters: AuditFilters) -> Iterator[list[str]]:
+    """Rows (header first) of `tenant`'s entries matching `filters`, for a CSV download.
+
+    Needs `audit.export`. The export itself is recorded ("audit.exported", with the filters)
+    before any row is read. The rows are read lazily, each time inside `tenant_scope(tenant)`,
+    so the iterator may be consumed after the request's scope has ended (a streamed response).
+    """
+    check_perm(actor, "audit.export")
+    queryset = audit_entries(tenant=tenant, filters=filters)  # validates the filters first
+    audit_record(tenant=tenant, actor=actor, action="audit.exported", entity_type="audit",
+                 changes={"filters": filters.as_params()})
+
+    def rows() -> Iterator[list[str]]:
+        yield list(CSV_HEADER)
+        with tenant_scope(tenant):
+            for entry in queryset.iterator(chunk_size=1000):
+                yield _csv_row(entry)
+
+    return rows()

@@ -1,0 +1,1 @@
+"""Form pieces other apps reuse (the custom field form factory)."""
