@@ -3,10 +3,9 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from tend.core.api.base import Page, PageParams, no_idempotency, paginate, require
+from tend.core.api.base import ApiRequest, Page, PageParams, no_idempotency, paginate, require
 from tend.core.models import ApiKey
 from tend.core.selectors.apikeys import access_apikey, apikey_list, apikey_status
 from tend.core.services.apikeys import apikey_create, apikey_revoke
@@ -54,7 +53,7 @@ class ApiKeyFilter(Schema):
 
 
 @router.get("/api-keys", response=Page[ApiKeyOut])
-def apikeys_list(request: HttpRequest, page: Query[PageParams], filters: Query[ApiKeyFilter]):
+def apikeys_list(request: ApiRequest, page: Query[PageParams], filters: Query[ApiKeyFilter]):
     """The organization's API keys, newest first. Needs `apikeys.view`."""
     actor = require(request, "apikeys.view")
     keys = apikey_list(tenant=request.tenant, actor=actor, status=filters.status, q=filters.q)
@@ -63,7 +62,7 @@ def apikeys_list(request: HttpRequest, page: Query[PageParams], filters: Query[A
 
 @router.post("/api-keys", response={201: ApiKeyCreated})
 @no_idempotency
-def apikeys_create(request: HttpRequest, payload: ApiKeyIn):
+def apikeys_create(request: ApiRequest, payload: ApiKeyIn):
     """Create a key. The response holds the secret, which is never shown again.
     Needs `apikeys.manage`; the permissions must be ones you hold."""
     actor = require(request, "apikeys.manage")
@@ -76,14 +75,14 @@ def apikeys_create(request: HttpRequest, payload: ApiKeyIn):
 
 
 @router.get("/api-keys/{key_id}", response=ApiKeyOut)
-def apikeys_get(request: HttpRequest, key_id: UUID):
+def apikeys_get(request: ApiRequest, key_id: UUID):
     """One API key. Needs `apikeys.view`."""
     actor = require(request, "apikeys.view")
     return access_apikey(tenant=request.tenant, actor=actor, key_id=key_id)
 
 
 @router.post("/api-keys/{key_id}/revoke", response=ApiKeyOut)
-def apikeys_revoke(request: HttpRequest, key_id: UUID):
+def apikeys_revoke(request: ApiRequest, key_id: UUID):
     """Revoke a key at once; revoking twice is harmless. Needs `apikeys.manage`."""
     actor = require(request, "apikeys.manage")
     api_key = access_apikey(tenant=request.tenant, actor=actor, key_id=key_id)

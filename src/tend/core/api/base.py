@@ -28,7 +28,7 @@ import functools
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any, Generic, TypeVar
@@ -82,6 +82,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "ApiKeyAuth",
+    "ApiRequest",
     "Page",
     "PageParams",
     "SessionAuth",
@@ -92,6 +93,14 @@ __all__ = [
     "require",
     "requires",
 ]
+
+
+class ApiRequest(HttpRequest):
+    """The request an endpoint receives: annotate `request: ApiRequest` for these attributes."""
+
+    tenant: Tenant
+    actor: Actor
+    membership: Membership
 
 
 # --- problem+json ----------------------------------------------------------------------------
@@ -130,7 +139,7 @@ def problem_response(request: HttpRequest, *, status: int, code: str, detail: st
     return response
 
 
-def _field_errors(fields: dict[str, Iterable[Any]]) -> list[dict[str, Any]]:
+def _field_errors(fields: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
     return [
         {"field": name, "loc": name.split("."), "message": str(message)}
         for name, messages in fields.items()
@@ -414,14 +423,18 @@ def install(api: NinjaAPI) -> NinjaAPI:
     Call before routers are mounted."""
     api.add_decorator(_scoped_operation, mode="view")  # wraps the whole run, auth included
     api.add_decorator(_idempotent_view, mode="operation")  # wraps the endpoint body
-    api.add_exception_handler(ValidationError, _on_validation_error)
-    api.add_exception_handler(HttpError, _on_http_error)
-    api.add_exception_handler(TendError, _on_tend_error)
-    api.add_exception_handler(Http404, _on_not_found)
-    api.add_exception_handler(ObjectDoesNotExist, _on_not_found)
-    api.add_exception_handler(DjangoPermissionDenied, _on_forbidden)
-    api.add_exception_handler(DjangoValidationError, _on_django_validation_error)
-    api.add_exception_handler(Exception, _on_unexpected)
+    handlers: list[tuple[type[Exception], Callable[..., HttpResponse]]] = [
+        (ValidationError, _on_validation_error),
+        (HttpError, _on_http_error),
+        (TendError, _on_tend_error),
+        (Http404, _on_not_found),
+        (ObjectDoesNotExist, _on_not_found),
+        (DjangoPermissionDenied, _on_forbidden),
+        (DjangoValidationError, _on_django_validation_error),
+        (Exception, _on_unexpected),  # the catch-all: real bugs only
+    ]
+    for exc_class, handler in handlers:
+        api.add_exception_handler(exc_class, handler)
     return api
 
 

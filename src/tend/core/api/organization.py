@@ -3,11 +3,10 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
-from tend.core.api.base import request_actor, require
+from tend.core.api.base import ApiRequest, request_actor, require
 from tend.core.services.organization import tenant_update
 
 router = Router(tags=["Organization"])
@@ -69,30 +68,36 @@ class MeOut(Schema):
 
 
 @router.get("/organization", response=OrganizationOut)
-def organization_get(request: HttpRequest):
+def organization_get(request: ApiRequest):
     """The current organization. Needs `organization.view`."""
     require(request, "organization.view")
     return request.tenant
 
 
 @router.patch("/organization", response=OrganizationOut)
-def organization_patch(request: HttpRequest, payload: OrganizationPatch):
+def organization_patch(request: ApiRequest, payload: OrganizationPatch):
     """Change the organization's profile. Needs `organization.change`."""
     actor = require(request, "organization.change")
     tenant = request.tenant
-    sent = payload.model_dump(exclude_unset=True)
-    current = {
-        "name": tenant.name, "time_zone": tenant.time_zone,
-        "default_language": tenant.default_language, "region": tenant.region,
-        "locale": tenant.locale, "enabled_modules": list(tenant.enabled_modules or []),
-    }
-    # null means "leave as is", like leaving the field out.
-    current.update({k: v for k, v in sent.items() if v is not None})
-    return tenant_update(tenant=tenant, actor=actor, **current)
+
+    def sent(field: str, current: str) -> str:
+        # A field left out, or sent as null, stays as it is.
+        value = getattr(payload, field)
+        return current if value is None else value
+
+    return tenant_update(
+        tenant=tenant, actor=actor,
+        name=sent("name", tenant.name),
+        time_zone=sent("time_zone", tenant.time_zone),
+        default_language=sent("default_language", tenant.default_language),
+        region=sent("region", tenant.region),
+        locale=sent("locale", tenant.locale),
+        enabled_modules=list(tenant.enabled_modules or []),
+    )
 
 
 @router.get("/me", response=MeOut)
-def me(request: HttpRequest):
+def me(request: ApiRequest):
     """Who is calling: the user or API key, the organization, the role and the effective
     permissions (for a key: its own permissions that its creator still holds)."""
     actor = request_actor(request)
