@@ -33,6 +33,9 @@ class SessionGuardMiddleware:
             idle = settings.TEND_SESSION_IDLE_SECONDS
             if now - last_seen > idle or epoch != user.session_epoch:
                 logout(request)
+                if request.path_info.startswith("/api/"):
+                    # API clients get a 401 problem from the API, not a login page.
+                    return self.get_response(request)
                 return redirect_to_login(request.get_full_path())
             if now - last_seen > 30 or "tend_last_seen" not in request.session:
                 request.session["tend_last_seen"] = now

@@ -210,3 +210,19 @@ def test_the_endpoint_runs_in_the_tenant_scope_and_leaves_none_behind(client, te
     response = client.get(f"/api/v1/api-keys/{key[0].pk}", headers=bearer(secret))
     assert response.status_code == 200  # the scoped ApiKey manager worked inside the endpoint
     assert current_tenant() is None
+
+
+def test_an_idle_session_gets_401_not_a_login_redirect(tenant, owner):
+    client = signed_in(owner, tenant)
+    session = client.session
+    session["tend_last_seen"] = 0  # long ago
+    session.save()
+    body = _problem(client.get(ME), 401)
+    assert body["code"] == "not_authenticated"
+
+
+def test_a_session_ended_by_a_password_change_gets_401(tenant, owner):
+    client = signed_in(owner, tenant)
+    assert client.get(ME).status_code == 200
+    User.objects.filter(pk=owner.pk).update(session_epoch=owner.session_epoch + 1)
+    _problem(client.get(ME), 401)
