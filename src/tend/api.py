@@ -10,11 +10,27 @@ from __future__ import annotations
 from importlib import import_module
 
 from django.apps import apps
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
 
-from tend.core.api.base import ApiKeyAuth, SessionAuth, install
+from tend.core.api.base import ApiKeyAuth, SessionAuth, install, problem_response
 
-api = NinjaAPI(
+
+def _no_such_route(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return problem_response(request, status=404, code="not_found",
+                            detail="There is no such API route.")
+
+
+class TendAPI(NinjaAPI):
+    """Ninja's API with one addition: paths under /api/v1/ that match no route answer a
+    problem+json 404 too, not Django's HTML page."""
+
+    def _get_urls(self) -> list[URLPattern | URLResolver]:
+        return [*super()._get_urls(), re_path(r"^(?P<rest>.*)$", _no_such_route)]
+
+
+api = TendAPI(
     title="Tend API",
     version="1",
     description="The Tend REST API. Conventions (auth, errors, pagination, idempotency): "

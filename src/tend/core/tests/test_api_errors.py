@@ -120,3 +120,23 @@ def test_unauthenticated_is_401_problem(db):
     assert response["WWW-Authenticate"] == 'Bearer realm="tend"'
 
 
+
+
+@pytest.mark.urls("tend.urls")
+def test_an_unknown_api_path_is_a_404_problem(db):
+    from django.test import Client
+
+    response = Client().get("/api/v1/no/such/thing")
+    assert response.status_code == 404
+    assert _problem(response)["detail"] == "There is no such API route."
+
+
+@pytest.mark.urls("tend.urls")
+def test_openapi_document_and_docs_are_served(db):
+    from django.test import Client
+
+    client = Client()
+    schema = client.get("/api/v1/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/v1/api-keys/{key_id}/revoke" in schema.json()["paths"]
+    assert client.get("/api/v1/docs").status_code == 200
