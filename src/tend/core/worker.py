@@ -94,7 +94,7 @@ class TendWorker(Worker):
         self._next_tick = now + self.tick_seconds
         for run in tick(self.worker_id):
             if run.ok:
-                logger.info("periodic %s ran (due %s)", run.name, run.due_at.isoformat())
+                logger.debug("periodic %s ran (due %s)", run.name, run.due_at.isoformat())
 
     def run_until_idle(self) -> int:
         """Run every ready task, then tick once. Returns how many tasks ran (for --once)."""
