@@ -31,6 +31,8 @@ class JobKind:
     default_params: dict[str, Any] = field(default_factory=dict)
     # Checks and normalizes params before a job is created; raises ValidationFailed.
     clean_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # People-facing names of the keys the kind puts in `Job.counts`.
+    count_labels: dict[str, str | Promise] = field(default_factory=dict)
 
 
 _kinds: dict[str, JobKind] = {}
@@ -51,6 +53,15 @@ def job_kinds() -> list[JobKind]:
 def job_kind_label(key: str) -> str | Promise:
     kind = _kinds.get(key)
     return kind.label if kind else key
+
+
+def job_count_labels(key: str, counts: dict[str, Any]) -> list[tuple[str, str | Promise, Any]]:
+    """`(key, label, value)` for each count of a job of kind `key`, in a stable order."""
+    kind = _kinds.get(key)
+    labels: dict[str, str | Promise] = {"errors": _("Problems")}
+    if kind is not None:
+        labels.update(kind.count_labels)
+    return [(name, labels.get(name, name), value) for name, value in sorted(counts.items())]
 
 
 
@@ -135,4 +146,5 @@ def register_core_job_kinds() -> None:
         startable=True,
         default_params={"items": 300, "step_ms": 25},
         clean_params=_clean_sample_params,
+        count_labels={"primes": _("Prime numbers"), "others": _("Other numbers")},
     ))

@@ -7,7 +7,13 @@ from django.urls import reverse
 
 from tend.core.actors import Actor
 from tend.core.models import Job, Membership, Role
-from tend.core.services.jobs import job_create, job_progress, job_start
+from tend.core.services.jobs import (
+    MAX_JOB_ERRORS,
+    job_add_error,
+    job_create,
+    job_progress,
+    job_start,
+)
 from tend.core.tenancy import tenant_scope
 
 
@@ -67,6 +73,7 @@ def test_detail_polls_while_running_and_stops_when_finished(owner_client, tenant
     assert f'hx-get="{progress_url}" hx-trigger="every 1s"' in page
     assert 'value="40"' in page
     assert "4 of 10 done (40%)" in page
+    assert '<dt class="stat-label">Prime numbers</dt>' in page
 
     with tenant_scope(tenant):
         Job.objects.filter(pk=job.pk).update(status="succeeded", progress=100)
@@ -74,6 +81,19 @@ def test_detail_polls_while_running_and_stops_when_finished(owner_client, tenant
     assert partial.status_code == 200
     assert "hx-trigger" not in partial.content.decode()
     assert 'data-status="succeeded"' in partial.content.decode()
+
+
+def test_detail_lists_problems_and_says_how_many_are_not_listed(owner_client, tenant):
+    job = _job(tenant)
+    with tenant_scope(tenant):
+        job_start(tenant=tenant, job=job)
+        for row in range(MAX_JOB_ERRORS + 3):
+            job_add_error(tenant=tenant, job=job, message=f"row {row} has no email", item=row)
+    page = owner_client.get(_url("jobs-detail", tenant, job_id=job.pk)).content.decode()
+    assert page.count("has no email</li>") == MAX_JOB_ERRORS
+    assert "3 more problems are not listed." in page
+    assert '<dt class="stat-label">Problems</dt><dd class="stat-value" style="margin:0">103</dd>' \
+        in page
 
 
 def test_cancel_by_htmx_returns_the_stopped_partial(owner_client, tenant):

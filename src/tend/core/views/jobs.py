@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tend.core.errors import NotFound, PermissionDenied, TendError
-from tend.core.jobkinds import get_job_kind, job_kind_label, job_kinds
+from tend.core.jobkinds import get_job_kind, job_count_labels, job_kind_label, job_kinds
 from tend.core.models import Job, JobStatus
 from tend.core.selectors.jobs import access_job, job_list, startable_job_kinds
 from tend.core.services.jobs import job_cancel, job_create
@@ -40,7 +40,9 @@ def _detail_context(request: HttpRequest, job: Job) -> dict[str, Any]:
     return {
         "job": job,
         "kind_label": job_kind_label(job.kind),
-        "counts": sorted((job.counts or {}).items()),
+        "show_kind": job.title != str(job_kind_label(job.kind)),
+        "counts": job_count_labels(job.kind, job.counts or {}),
+        "more_errors": max(0, int((job.counts or {}).get("errors", 0)) - len(job.errors or [])),
         "can_cancel": not job.is_finished and (own or actor.has_perm("jobs.manage")),
     }
 
@@ -57,7 +59,9 @@ def jobs_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     page = Paginator(jobs, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "core/jobs.html", {
         "page": page,
-        "rows": [{"job": j, "kind_label": job_kind_label(j.kind)} for j in page.object_list],
+        "rows": [{"job": j, "kind_label": job_kind_label(j.kind),
+                  "show_kind": j.title != str(job_kind_label(j.kind))}
+                 for j in page.object_list],
         "filters": {"status": status, "kind": kind},
         "statuses": JobStatus.choices,
         "kinds": [(k.key, k.label) for k in job_kinds()],
