@@ -215,6 +215,8 @@ TASKS = {
     }
 }
 TEND_TICK_SECONDS = float(env("TEND_TICK_SECONDS", "5"))
+# Finished task results (the queue's history) are pruned by the tick after this many days.
+TEND_TASK_RESULTS_KEEP_DAYS = env_int("TEND_TASK_RESULTS_KEEP_DAYS", 14)
 
 # --- logging --------------------------------------------------------------------------------
 

@@ -168,8 +168,7 @@ def tick(worker_id: str, now: datetime | None = None) -> list[TickRun]:
 def _prune_task_results(due_at: datetime) -> None:
     from tend.core.services.housekeeping import task_results_prune
 
-    days = getattr(settings, "TEND_TASK_RESULTS_KEEP_DAYS", 14)
-    task_results_prune(older_than=timedelta(days=days))
+    task_results_prune(older_than=timedelta(days=settings.TEND_TASK_RESULTS_KEEP_DAYS))
 
 
 def _prune_idempotency(due_at: datetime) -> None:
