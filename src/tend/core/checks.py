@@ -62,7 +62,7 @@ def _expression_fields(expressions: Iterable[Any]) -> set[str]:
         if isinstance(expr, str):
             names.add(expr)
         elif isinstance(expr, F):
-            names.add(expr.name)
+            names.add(str(expr.name))  # type: ignore[attr-defined]
         elif isinstance(expr, Col):
             names.add(expr.target.name)
         elif hasattr(expr, "get_source_expressions"):
