@@ -166,8 +166,9 @@ def tick(worker_id: str, now: datetime | None = None) -> list[TickRun]:
 
 
 def _prune_task_results(due_at: datetime) -> None:
-    from tend.core.services.housekeeping import task_results_prune
+    from tend.core.services.housekeeping import task_results_fail_lost, task_results_prune
 
+    task_results_fail_lost(older_than=timedelta(days=1))
     task_results_prune(older_than=timedelta(days=settings.TEND_TASK_RESULTS_KEEP_DAYS))
 
 

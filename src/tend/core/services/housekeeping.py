@@ -26,6 +26,21 @@ def task_results_prune(*, older_than: timedelta, now: datetime | None = None) ->
     return deleted
 
 
+class WorkerLost(Exception):
+    """Recorded on a task whose worker stopped (crashed, was killed) while running it."""
+
+
+def task_results_fail_lost(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Mark as failed the tasks still "running" long after they started: their worker died
+    mid-task (the queue does not retry them). Returns how many were marked."""
+    cutoff = (now or timezone.now()) - older_than
+    lost = 0
+    for result in DBTaskResult.objects.running().filter(started_at__lt=cutoff):
+        result.set_failed(WorkerLost(f"no result {older_than} after the task started"))
+        lost += 1
+    return lost
+
+
 def memberships_end_expired(*, now: datetime | None = None) -> int:
     """Switch off every active membership whose `expires_at` has passed, writing a
     `member.expired` audit entry in its organization. Call under `system_scope()`.

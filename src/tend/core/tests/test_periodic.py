@@ -12,7 +12,11 @@ from django_tasks_db.models import DBTaskResult
 from tend.core import periodic
 from tend.core.models import AuditLog, Membership, PeriodicJob, Role
 from tend.core.periodic import register_periodic, schedule_sync, tick
-from tend.core.services.housekeeping import memberships_end_expired, task_results_prune
+from tend.core.services.housekeeping import (
+    memberships_end_expired,
+    task_results_fail_lost,
+    task_results_prune,
+)
 from tend.core.tenancy import system_scope, tenant_scope
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -122,7 +126,8 @@ def _finished_result(days_ago: int, status: str) -> DBTaskResult:
     return DBTaskResult.objects.create(
         args_kwargs={"args": [], "kwargs": {}}, task_path="tend.core.tasks.run_job",
         backend_name="default", run_after=finished, status=status,
-        finished_at=finished if status != TaskResultStatus.READY else None,
+        finished_at=finished if status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+        else None,
     )
 
 
@@ -136,6 +141,20 @@ def test_task_results_prune_deletes_only_old_finished(db):
     remaining = set(DBTaskResult.objects.values_list("pk", flat=True))
     assert remaining == {recent.pk, waiting.pk}
     assert not {old_ok.pk, old_failed.pk} & remaining
+
+
+def test_task_results_fail_lost_marks_only_long_running(db):
+    stuck = _finished_result(3, TaskResultStatus.RUNNING)
+    busy = _finished_result(0, TaskResultStatus.RUNNING)
+    DBTaskResult.objects.filter(pk=stuck.pk).update(started_at=timezone.now() - timedelta(days=3))
+    DBTaskResult.objects.filter(pk=busy.pk).update(started_at=timezone.now())
+
+    assert task_results_fail_lost(older_than=timedelta(days=1)) == 1
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.exception_class_path) == (
+        "FAILED", "tend.core.services.housekeeping.WorkerLost"
+    )
+    assert DBTaskResult.objects.get(pk=busy.pk).status == "RUNNING"
 
 
 def test_memberships_end_expired(tenant, make_user):
