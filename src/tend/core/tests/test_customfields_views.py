@@ -59,7 +59,7 @@ def test_choices_text_round_trip():
         {"value": "silver", "label": {"en": "silver"}},
         {"value": "bronze", "label": {"en": "Bronze"}},
     ]
-    assert choices_to_text(choices) == "gold | Gold | ذهبي\nsilver | silver\nbronze | Bronze"
+    assert choices_to_text(choices) == "gold | Gold | ذهبي\nsilver\nbronze | Bronze"
 
 
 # --- pages -----------------------------------------------------------------------------------

@@ -41,7 +41,10 @@ def choices_to_text(choices: list[dict[str, Any]]) -> str:
     lines = []
     for choice in choices or []:
         label = choice.get("label") or {}
-        parts = [str(choice.get("value", "")), label.get("en", ""), label.get("ar", "")]
+        value = str(choice.get("value", ""))
+        parts = [value, label.get("en", ""), label.get("ar", "")]
+        if parts[1] == value and not parts[2]:
+            parts[1] = ""  # the value is its own label; the parser fills it back in
         while len(parts) > 1 and not parts[-1]:
             parts.pop()
         lines.append(" | ".join(parts))
