@@ -47,7 +47,9 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args: Any, roles: list[Role], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(str(r.pk), r.name) for r in roles]
+        role_field = self.fields["role"]
+        assert isinstance(role_field, forms.ChoiceField)
+        role_field.choices = [(str(r.pk), r.name) for r in roles]
 
 
 @dataclass

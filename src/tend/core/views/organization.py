@@ -44,7 +44,7 @@ class OrganizationForm(forms.Form):
 
     def __init__(self, *args: object, read_only: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        if not self.fields["enabled_modules"].choices:
+        if not module_choices():
             del self.fields["enabled_modules"]
         if read_only:
             for field in self.fields.values():

@@ -267,3 +267,21 @@ def test_pages_need_sign_in(client, tenant, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response.url.startswith("/login/?next=")
+
+
+def test_times_are_shown_in_the_users_time_zone(client, tenant, owner):
+    from datetime import UTC, datetime
+
+    from tend.core.models import Invitation
+    from tend.core.tenancy import tenant_scope
+    from tend.core.tests.accounts_helpers import role_of
+
+    owner.time_zone = "Asia/Dubai"
+    owner.save()
+    with tenant_scope(tenant):
+        Invitation.objects.create(tenant=tenant, email="x@example.com",
+                                  role=role_of(tenant, "agent"), token_hash="h",
+                                  expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+    client.force_login(owner)
+    html = client.get("/o/acme/settings/members/").content.decode()
+    assert '<time datetime="2099-01-01T04:00:00+04:00">' in html
