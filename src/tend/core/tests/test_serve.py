@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 LOGIN_LINE = re.compile(r"Sign in at (\S+) as (\S+) with password: (\S+)")
+READY_LINE = re.compile(r"^Press Ctrl-C to stop\.$")
 
 
 def _free_port() -> int:
@@ -80,6 +81,7 @@ def test_serve_starts_serves_and_stops_on_ctrl_c(tmp_path):
     served = Served(tmp_path, port)
     try:
         url, email, password = served.wait_for(LOGIN_LINE, timeout=120).groups()
+        served.wait_for(READY_LINE, timeout=10)
         assert url == f"http://127.0.0.1:{port}/login/"
         assert email == "owner@demo.tend.local"
         assert (tmp_path / "demo-login.txt").read_text() == f"{email}\n{password}\n"
@@ -110,6 +112,7 @@ def test_serve_starts_serves_and_stops_on_ctrl_c(tmp_path):
     again = Served(tmp_path, port)
     try:
         assert again.wait_for(LOGIN_LINE, timeout=60).groups() == (url, email, password)
+        again.wait_for(READY_LINE, timeout=10)
         code, _ = again.interrupt(timeout=15)
     finally:
         again.kill()

@@ -72,22 +72,6 @@ class Command(BaseCommand):
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         url = f"http://{shown_host}:{port}/"
 
-        stop = threading.Event()
-        worker_thread = None
-        if not options["no_worker"]:
-            from tend.core.worker import start_worker_thread
-
-            worker_thread = start_worker_thread(stop=stop)
-
-        self.say(f"Serving on {url} (worker: {'off' if worker_thread is None else 'on'}; "
-                 f"started in {time.perf_counter() - started:.1f}s)")
-        if login is not None:
-            self.say(f"Sign in at {url}login/ as {login[0]} with password: {login[1]}")
-        if shown_host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
-            self.say(f"Note: add the host name to TEND_ALLOWED_HOSTS (now "
-                     f"{','.join(settings.ALLOWED_HOSTS)}).")
-        self.say("Press Ctrl-C to stop.")
-
         force = threading.Event()
         stopping = False
 
@@ -102,10 +86,24 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        stop = threading.Event()
+        worker_thread = None
         try:
+            if not options["no_worker"]:
+                from tend.core.worker import start_worker_thread
+
+                worker_thread = start_worker_thread(stop=stop)
+            self.say(f"Serving on {url} (worker: {'off' if worker_thread is None else 'on'}; "
+                     f"started in {time.perf_counter() - started:.1f}s)")
+            if login is not None:
+                self.say(f"Sign in at {url}login/ as {login[0]} with password: {login[1]}")
+            if shown_host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
+                self.say(f"Note: add the host name to TEND_ALLOWED_HOSTS (now "
+                         f"{','.join(settings.ALLOWED_HOSTS)}).")
+            self.say("Press Ctrl-C to stop.")
             server.run()  # returns after the first signal, once waitress has shut down
         except KeyboardInterrupt:
-            pass  # the signal landed outside waitress's loop
+            server.close()  # the signal came before waitress's loop began
         finally:
             connections.close_all()
         self._stop_worker(stop, worker_thread, force)
