@@ -140,3 +140,17 @@ def test_openapi_document_and_docs_are_served(db):
     assert schema.status_code == 200
     assert "/api/v1/api-keys/{key_id}/revoke" in schema.json()["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+@pytest.mark.urls("tend.urls")
+def test_openapi_describes_problem_responses(db):
+    from django.test import Client
+
+    schema = Client().get("/api/v1/openapi.json").json()
+    revoke = schema["paths"]["/api/v1/api-keys/{key_id}/revoke"]["post"]["responses"]
+    assert sorted(revoke) == ["200", "400", "401", "403", "404", "409", "422"]
+    assert revoke["404"]["content"] == {"application/problem+json": {
+        "schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert schema["components"]["schemas"]["Problem"]["required"] == [
+        "type", "title", "status", "detail", "instance", "code", "errors"]
+    assert "409" not in schema["paths"]["/api/v1/me"]["get"]["responses"]
