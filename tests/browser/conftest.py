@@ -52,7 +52,7 @@ def login(page):
         page.goto("/login/")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
 
     return _login
