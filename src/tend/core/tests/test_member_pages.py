@@ -125,6 +125,25 @@ def test_organization_settings_save(owner_client, tenant):
         "Acme Golf", "Asia/Dubai", "ar", "AE")
 
 
+def test_organization_settings_switch_modules(owner_client, tenant, monkeypatch):
+    from tend.core import modules
+
+    monkeypatch.setitem(modules._modules, "golf", modules.Module(key="golf", label="Golf"))
+    page = owner_client.get("/o/acme/settings/organization/").content.decode()
+    assert 'name="enabled_modules" value="golf"' in page
+    response = owner_client.post("/o/acme/settings/organization/", {
+        "name": "Acme", "time_zone": "UTC", "default_language": "en", "region": "US",
+        "enabled_modules": ["golf"],
+    })
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.enabled_modules == ["golf"]
+    owner_client.post("/o/acme/settings/organization/", {
+        "name": "Acme", "time_zone": "UTC", "default_language": "en", "region": "US"})
+    tenant.refresh_from_db()
+    assert tenant.enabled_modules == []
+
+
 def test_organization_settings_errors_next_to_fields(owner_client, tenant):
     response = owner_client.post("/o/acme/settings/organization/", {
         "name": "", "time_zone": "Asia/Dubai", "default_language": "ar", "region": "US",

@@ -68,7 +68,8 @@ def organization_settings(request: HttpRequest, org_slug: str) -> HttpResponse:
         form = OrganizationForm(request.POST, initial=initial)
         if form.is_valid():
             try:
-                tenant_update(tenant=tenant, actor=actor, **form.cleaned_data)
+                data = {"enabled_modules": initial["enabled_modules"], **form.cleaned_data}
+                tenant_update(tenant=tenant, actor=actor, **data)
             except TendError as exc:
                 apply_errors(form, exc)
             else:
