@@ -237,7 +237,9 @@ def test_anonymous_language_switch_uses_cookie(client, db):
     response = client.post("/language/", {"language": "ar", "next": "/login/"})
     assert response.status_code == 302
     assert client.cookies["django_language"].value == "ar"
-    assert 'dir="rtl"' in client.get("/login/").content.decode()
+    page = client.get("/login/").content.decode()
+    assert 'dir="rtl"' in page
+    assert "<h1>تسجيل الدخول</h1>" in page
 
 
 def test_shell_navigation_and_switcher(client, tenant, owner, make_tenant, make_user):
