@@ -292,6 +292,10 @@ class ApiKeyAuth(HttpBearer):
                 message=_("The API key is not valid, or it was revoked or has expired.")
             )
         api_key, membership = found
+        named = request.headers.get(ORG_HEADER)
+        if named and named != api_key.tenant.slug:
+            # The client believes it talks to another organization; do not act on this one.
+            raise PermissionDenied(_("This API key belongs to another organization."))
         actor = Actor(
             kind="api_key",
             api_key=api_key,

@@ -226,3 +226,11 @@ def test_a_session_ended_by_a_password_change_gets_401(tenant, owner):
     assert client.get(ME).status_code == 200
     User.objects.filter(pk=owner.pk).update(session_epoch=owner.session_epoch + 1)
     _problem(client.get(ME), 401)
+
+
+def test_a_key_sent_with_another_organizations_header_is_403(client, tenant, key):
+    _, secret = key
+    same = client.get(ME, headers={**bearer(secret), "X-Organization": "acme"})
+    other = client.get(ME, headers={**bearer(secret), "X-Organization": "beta"})
+    assert same.status_code == 200
+    assert _problem(other, 403)["detail"] == "This API key belongs to another organization."
