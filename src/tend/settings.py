@@ -178,6 +178,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ar", _("Arabic"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["tend.formats"]
 TIME_ZONE = env("TEND_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -186,6 +187,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Kept even when empty: files are served from the app directories (finders), see below.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
