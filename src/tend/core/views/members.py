@@ -49,7 +49,7 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         role_field = self.fields["role"]
         assert isinstance(role_field, forms.ChoiceField)
-        role_field.choices = [(str(r.pk), r.display_name) for r in roles]
+        role_field.choices = [(str(r.pk), r.name) for r in roles]
 
 
 @dataclass
@@ -207,7 +207,7 @@ def member_role(request: HttpRequest, org_slug: str, membership_id: UUID) -> Htt
     except TendError as exc:
         return _row_response(request, _fresh(request, membership), message="", error=exc)
     return _row_response(request, membership, message=_("%(name)s is now %(role)s.") % {
-        "name": membership.user, "role": role.display_name})
+        "name": membership.user, "role": role.name})
 
 
 @require_POST
