@@ -181,6 +181,8 @@ def test_members_page_lists_members_and_invitations(owner_client, tenant, owner,
     assert f'id="member-{membership_of(tenant, viewer).pk}"' in html
     assert f'id="invitation-{invitation.pk}"' in html
     assert 'id="invite-form"' in html
+    form = html[html.index('id="invite-form"'):]
+    assert f'<option value="{role_of(tenant, "viewer").pk}" selected>' in form
 
 
 def test_members_page_query_count_does_not_grow(owner_client, tenant, make_user,

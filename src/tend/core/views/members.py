@@ -50,6 +50,10 @@ class InviteForm(forms.Form):
         role_field = self.fields["role"]
         assert isinstance(role_field, forms.ChoiceField)
         role_field.choices = [(str(r.pk), r.name) for r in roles]
+        # Least privilege first: suggest the viewer role when it may be granted.
+        viewer = next((r for r in roles if r.is_builtin and r.key == "viewer"), None)
+        if viewer is not None and not self.is_bound:
+            self.initial.setdefault("role", str(viewer.pk))
 
 
 @dataclass
