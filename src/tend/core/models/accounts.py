@@ -103,6 +103,14 @@ class Role(TenantModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        """The name to show people: a built-in role's name in the active language (built-in
+        roles keep their English name in `name`, and it cannot be edited)."""
+        if self.is_builtin and self.key in BuiltinRole.values:
+            return str(BuiltinRole(self.key).label)
+        return self.name
+
     def permission_set(self) -> frozenset[str]:
         from tend.core.permissions import builtin_role_permissions
 

@@ -60,7 +60,7 @@ def _send_invitation_email(*, tenant: Tenant, invitation: Invitation, token: str
         context = {
             "organization": tenant.name,
             "inviter": inviter_name,
-            "role": invitation.role.name,
+            "role": invitation.role.display_name,
             "url": invitation_url(token),
             "expires_at": invitation.expires_at,
         }

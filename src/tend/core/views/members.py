@@ -49,7 +49,7 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         role_field = self.fields["role"]
         assert isinstance(role_field, forms.ChoiceField)
-        role_field.choices = [(str(r.pk), r.name) for r in roles]
+        role_field.choices = [(str(r.pk), r.display_name) for r in roles]
         # Least privilege first: suggest the viewer role when it may be granted.
         viewer = next((r for r in roles if r.is_builtin and r.key == "viewer"), None)
         if viewer is not None and not self.is_bound:
@@ -211,7 +211,7 @@ def member_role(request: HttpRequest, org_slug: str, membership_id: UUID) -> Htt
     except TendError as exc:
         return _row_response(request, _fresh(request, membership), message="", error=exc)
     return _row_response(request, membership, message=_("%(name)s is now %(role)s.") % {
-        "name": membership.user, "role": role.name})
+        "name": membership.user, "role": role.display_name})
 
 
 @require_POST
