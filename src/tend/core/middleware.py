@@ -54,8 +54,11 @@ class UserLanguageMiddleware:
         if user is not None and user.is_authenticated and user.language:
             codes = {code for code, _ in settings.LANGUAGES}
             if user.language in codes:
-                translation.activate(user.language)
                 request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
+                # override() puts the thread's previous language back afterwards, so one
+                # person's choice never leaks into the next request served by this thread.
+                with translation.override(user.language):
+                    return self.get_response(request)
         return self.get_response(request)
 
 

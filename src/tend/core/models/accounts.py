@@ -101,7 +101,7 @@ class Role(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.display_name)
 
     @property
     def display_name(self) -> str:

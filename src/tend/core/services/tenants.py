@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.text import slugify
 
 from tend.core.actors import Actor
@@ -13,6 +14,12 @@ from tend.core.models import BuiltinRole, Membership, Role, Tenant, User
 from tend.core.services.audit import audit_record
 from tend.core.signals import tenant_created
 from tend.core.tenancy import tenant_scope
+
+def _english(label: Any) -> str:
+    """Stored names are English; built-in role names are translated when shown."""
+    with translation.override("en"):
+        return str(label)
+
 
 RESERVED_SLUGS = frozenset({"admin", "api", "static", "media", "hooks", "login", "logout", "o"})
 
@@ -60,7 +67,8 @@ def tenant_create(*, name: str, slug: str = "", actor: Actor, owner: User | None
         with tenant_scope(tenant):
             roles = {
                 choice.value: Role.objects.create(
-                    tenant=tenant, key=choice.value, name=str(choice.label), is_builtin=True
+                    tenant=tenant, key=choice.value, name=_english(choice.label),
+                    is_builtin=True
                 )
                 for choice in BuiltinRole
             }
