@@ -90,7 +90,8 @@ class TenantMiddleware:
         tenant = membership.tenant
         request.tenant = tenant  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
-        request.session["tend_current_org"] = tenant.slug
+        if request.session.get("tend_current_org") != tenant.slug:
+            request.session["tend_current_org"] = tenant.slug
         with tenant_scope(tenant):
             request.actor = actor_for_request(request, membership)  # type: ignore[attr-defined]
             return self.get_response(request)
