@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tend.core.actors import Actor
 from tend.core.errors import PermissionDenied, ValidationFailed
@@ -51,14 +52,14 @@ def apikey_create(*, tenant: Tenant, actor: Actor, name: str, permissions: list[
     check_perm(actor, "apikeys.manage")
     creator = actor.acting_user
     if creator is None:
-        raise PermissionDenied("API keys are created by a member of the organization.")
+        raise PermissionDenied(_("API keys are created by a member of the organization."))
     name = (name or "").strip()
     wanted = sorted(set(permissions or []))
     errors: dict[str, list[str]] = {}
     if not name:
-        errors["name"] = ["This field is required."]
+        errors["name"] = [_("This field is required.")]
     elif len(name) > 100:
-        errors["name"] = ["Use at most 100 characters."]
+        errors["name"] = [_("Use at most 100 characters.")]
     unknown = [p for p in wanted if not is_known(p)]
     if unknown:
         errors["permissions"] = [f"Unknown permission: {p}" for p in unknown]
@@ -68,9 +69,9 @@ def apikey_create(*, tenant: Tenant, actor: Actor, name: str, permissions: list[
             errors["permissions"] = [f"You do not have this permission yourself: {p}"
                                      for p in beyond]
     if not wanted and "permissions" not in errors:
-        errors["permissions"] = ["Choose at least one permission."]
+        errors["permissions"] = [_("Choose at least one permission.")]
     if expires_at is not None and expires_at <= timezone.now():
-        errors["expires_at"] = ["Choose a time in the future."]
+        errors["expires_at"] = [_("Choose a time in the future.")]
     if errors:
         raise ValidationFailed(fields=errors)
 

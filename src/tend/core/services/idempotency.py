@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tend.core.errors import Conflict, ValidationFailed
 from tend.core.models import IdempotencyRecord, Tenant
@@ -78,14 +79,14 @@ def idempotency_begin(*, tenant: Tenant, principal: str, key: str, method: str, 
         pass
     existing = mine.first()
     if existing is None:  # the other claim vanished between our insert and this read
-        raise Conflict("A request with this idempotency key is in progress; retry shortly.")
+        raise Conflict(_("A request with this idempotency key is in progress; retry shortly."))
     if existing.request_hash != request_hash:
         raise ValidationFailed(
             "This idempotency key was already used for a different request.",
-            fields={HEADER: ["Already used for a different request."]},
+            fields={HEADER: [_("Already used for a different request.")]},
         )
     if existing.response_status is None:
-        raise Conflict("A request with this idempotency key is still in progress.")
+        raise Conflict(_("A request with this idempotency key is still in progress."))
     return IdempotencyClaim(record=existing, replay=True)
 
 
