@@ -10,8 +10,8 @@ if _url := os.environ.get("TEND_TEST_DATABASE_URL"):
 else:
     os.environ.pop("TEND_DATABASE_URL", None)
 
-from tend.settings import *  # noqa: E402, F403
-from tend.settings import LOGGING  # noqa: E402
+from tend.settings import *  # noqa: F403
+from tend.settings import LOGGING
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -63,8 +63,9 @@ def builtin_role_permissions(role_key: str) -> frozenset[str]:
             "audit.view",
         }
     if role_key == "agent":
+        agent_actions = ("view", "add", "change", "send")
         return frozenset(
-            f"{a.key}.{x}" for a in ordinary for x in a.actions if x in ("view", "add", "change", "send")
+            f"{a.key}.{x}" for a in ordinary for x in a.actions if x in agent_actions
         ) | {"jobs.view"}
     if role_key == "affiliate":
         return frozenset(

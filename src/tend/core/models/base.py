@@ -9,7 +9,7 @@ from django_scopes import ScopedManager
 from tend.core.ids import uuid7
 
 
-def TenantScopedManager() -> models.Manager:  # noqa: N802  (reads like a class at use sites)
+def TenantScopedManager() -> models.Manager:
     """A manager that raises outside a tenant scope (django-scopes), on every database."""
     return ScopedManager(tenant="tenant")
 

@@ -15,6 +15,7 @@ from tend.core.services.audit import audit_record
 from tend.core.signals import tenant_created
 from tend.core.tenancy import tenant_scope
 
+
 def _english(label: Any) -> str:
     """Stored names are English; built-in role names are translated when shown."""
     with translation.override("en"):
