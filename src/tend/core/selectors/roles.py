@@ -9,10 +9,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tend.core.errors import NotFound
 from tend.core.models import Role, Tenant
+from tend.core.modules import get_module
 from tend.core.permissions import ACTIONS, areas
+
+# The core's areas belong to no switchable module; its "core" entry in the module registry is
+# the navigation's overview, whose label would mislead here.
+_CORE_LABEL = gettext_lazy("Core")
 
 
 def role_list(*, tenant: Tenant) -> QuerySet[Role]:
@@ -47,6 +53,14 @@ class MatrixRow:
     label: str | Promise
     module: str
     cells: tuple[MatrixCell, ...]
+    module_label: str | Promise = ""
+
+
+def _module_label(key: str) -> str | Promise:
+    if key == "core":
+        return _CORE_LABEL
+    module = get_module(key)
+    return module.label if module is not None else key
 
 
 def permission_matrix(granted: frozenset[str] | set[str]) -> tuple[tuple[str, ...],
@@ -59,5 +73,6 @@ def permission_matrix(granted: frozenset[str] | set[str]) -> tuple[tuple[str, ..
                        f"{area.key}.{action}" in granted)
             for action in ACTIONS
         )
-        rows.append(MatrixRow(area.key, area.label, area.module, cells))
+        rows.append(MatrixRow(area.key, area.label, area.module, cells,
+                              _module_label(area.module)))
     return ACTIONS, rows

@@ -79,7 +79,9 @@ class CustomFieldForm(forms.Form):
     field_type = forms.ChoiceField(label=gettext_lazy("Type"), choices=FieldType.choices,
                                    help_text=gettext_lazy("It cannot change later."))
     choices = forms.CharField(label=gettext_lazy("Choices"), required=False,
-                              widget=forms.Textarea(attrs={"rows": 6}), help_text=CHOICES_HELP)
+                              # "value | English | Arabic" reads left to right in any language
+                              widget=forms.Textarea(attrs={"rows": 6, "dir": "ltr"}),
+                              help_text=CHOICES_HELP)
     required = forms.BooleanField(
         label=gettext_lazy("Required"), required=False,
         help_text=gettext_lazy("Records cannot be saved without a value."),

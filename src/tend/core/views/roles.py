@@ -97,7 +97,7 @@ def _detail(request: HttpRequest, role: Role, *, form: RoleForm | None = None,
     actor: Actor = request.actor  # type: ignore[attr-defined]
     editable = not role.is_builtin and actor.has_perm("roles.change")
     if form is None:
-        form = RoleForm(editing=True, initial={"name": role.name,
+        form = RoleForm(editing=True, initial={"name": role.display_name,
                                                 "description": role.description})
         if not editable:
             for field in form.fields.values():
