@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class TendError(Exception):
     """Base for expected, user-facing errors."""
 
     status = 400
     code = "bad_request"
+    # Used when the raiser gives no message; translated into the language active at raise time.
+    default_message: str | Promise = _("This cannot be done.")
 
     def __init__(self, message: str = "", *, fields: dict[str, list[str]] | None = None,
                  **extra: Any) -> None:
-        super().__init__(message or self.__class__.__doc__ or self.code)
-        self.message = message or (self.__class__.__doc__ or self.code).strip()
+        super().__init__(message or str(self.default_message))
+        self.message = message or str(self.default_message)
         self.fields = fields or {}
         self.extra = extra
 
@@ -24,6 +29,7 @@ class ValidationFailed(TendError):
 
     status = 422
     code = "validation_failed"
+    default_message = _("The input is not valid.")
 
 
 class PermissionDenied(TendError):
@@ -31,6 +37,7 @@ class PermissionDenied(TendError):
 
     status = 403
     code = "permission_denied"
+    default_message = _("You do not have permission to do this.")
 
 
 class NotFound(TendError):
@@ -38,6 +45,7 @@ class NotFound(TendError):
 
     status = 404
     code = "not_found"
+    default_message = _("Not found.")
 
 
 class Conflict(TendError):
@@ -45,3 +53,4 @@ class Conflict(TendError):
 
     status = 409
     code = "conflict"
+    default_message = _("The request conflicts with the current state.")

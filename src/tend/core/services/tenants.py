@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
@@ -30,9 +31,9 @@ def user_create(*, email: str, password: str | None, full_name: str = "", langua
     """Create a staff account. `password=None` leaves it unusable until set (invitations)."""
     email = (email or "").strip().lower()
     if not email:
-        raise ValidationFailed(fields={"email": ["This field is required."]})
+        raise ValidationFailed(fields={"email": [_("This field is required.")]})
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationFailed(fields={"email": ["An account with this email already exists."]})
+        raise ValidationFailed(fields={"email": [_("An account with this email already exists.")]})
     return User.objects.create_user(
         email=email, password=password, full_name=full_name, language=language,
         is_staff=is_staff, is_superuser=is_superuser,
@@ -50,13 +51,13 @@ def tenant_create(*, name: str, slug: str = "", actor: Actor, owner: User | None
     slug = slugify(slug or name)[:63]
     errors: dict[str, list[str]] = {}
     if not name:
-        errors["name"] = ["This field is required."]
+        errors["name"] = [_("This field is required.")]
     if not slug:
-        errors["slug"] = ["Enter letters or digits."]
+        errors["slug"] = [_("Enter letters or digits.")]
     elif slug in RESERVED_SLUGS:
-        errors["slug"] = ["This address is reserved."]
+        errors["slug"] = [_("This address is reserved.")]
     elif Tenant.objects.filter(slug=slug).exists():
-        errors["slug"] = ["This address is taken."]
+        errors["slug"] = [_("This address is taken.")]
     if errors:
         raise ValidationFailed(fields=errors)
 

@@ -118,3 +118,14 @@ def test_pages_in_arabic_are_right_to_left(client, tenant, owner, path):
     assert '<html lang="ar" dir="rtl">' in page
     assert "لوحة التحكم" in page or path == "/profile/"
     assert ">Owner<" not in page
+
+
+def test_service_errors_without_a_message_speak_the_readers_language():
+    from tend.core.errors import Conflict, ValidationFailed
+
+    with translation.override("ar"):
+        assert ValidationFailed(fields={"name": ["x"]}).message == "المُدخلات غير صالحة."
+        assert Conflict().message == "يتعارض الطلب مع الحالة الحالية."
+    with translation.override("en"):
+        assert ValidationFailed().message == "The input is not valid."
+        assert ValidationFailed("Exact words.").message == "Exact words."
