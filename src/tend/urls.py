@@ -1,10 +1,10 @@
 from importlib import import_module
 
 from django.apps import apps
-from django.contrib import admin
 from django.urls import include, path
 
 from tend.api import api
+from tend.core.admin import site as admin_site
 
 
 def _app_urls() -> list:
@@ -23,7 +23,7 @@ def _app_urls() -> list:
 
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     *_app_urls(),
