@@ -95,3 +95,24 @@ class TenantMiddleware:
         with tenant_scope(tenant):
             request.actor = actor_for_request(request, membership)  # type: ignore[attr-defined]
             return self.get_response(request)
+
+
+class ApiMethodNotAllowedMiddleware:
+    """The API answers every error as problem+json; Django's 405 for a wrong method is plain
+    text, so it is rewritten here (keeping the `Allow` header)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 405 and request.path_info.startswith("/api/"):
+            from tend.core.api.base import problem_response
+
+            allowed = response.get("Allow", "")
+            return problem_response(
+                request, status=405, code="method_not_allowed",
+                detail=f"{request.method} is not allowed here. Allowed: {allowed}.",
+                headers={"Allow": allowed} if allowed else None,
+            )
+        return response

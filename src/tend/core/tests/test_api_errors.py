@@ -154,3 +154,16 @@ def test_openapi_describes_problem_responses(db):
     assert schema["components"]["schemas"]["Problem"]["required"] == [
         "type", "title", "status", "detail", "instance", "code", "errors"]
     assert "409" not in schema["paths"]["/api/v1/me"]["get"]["responses"]
+
+
+@pytest.mark.urls("tend.urls")
+def test_a_wrong_method_is_a_405_problem_naming_the_allowed_ones(tenant, owner):
+    client = signed_in(owner, tenant)
+
+    response = client.delete("/api/v1/organization")
+
+    assert response.status_code == 405
+    problem = _problem(response)
+    assert problem["code"] == "method_not_allowed"
+    assert response["Allow"] == "PATCH, GET"
+    assert problem["detail"] == "DELETE is not allowed here. Allowed: PATCH, GET."
