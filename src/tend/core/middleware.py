@@ -109,7 +109,9 @@ class ApiMethodNotAllowedMiddleware:
         if response.status_code == 405 and request.path_info.startswith("/api/"):
             from tend.core.api.base import problem_response
 
-            allowed = response.get("Allow", "")
+            # Ninja builds the list from a set: sort it so the answer is stable.
+            allowed = ", ".join(sorted(m.strip() for m in response.get("Allow", "").split(",")
+                                       if m.strip()))
             return problem_response(
                 request, status=405, code="method_not_allowed",
                 detail=f"{request.method} is not allowed here. Allowed: {allowed}.",

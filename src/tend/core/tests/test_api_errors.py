@@ -165,5 +165,5 @@ def test_a_wrong_method_is_a_405_problem_naming_the_allowed_ones(tenant, owner):
     assert response.status_code == 405
     problem = _problem(response)
     assert problem["code"] == "method_not_allowed"
-    assert response["Allow"] == "PATCH, GET"
-    assert problem["detail"] == "DELETE is not allowed here. Allowed: PATCH, GET."
+    assert response["Allow"] == "GET, PATCH"
+    assert problem["detail"] == "DELETE is not allowed here. Allowed: GET, PATCH."
