@@ -15,14 +15,15 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from tend.core import models
 from tend.core.tenancy import system_scope
 
 
 class TendAdminSite(admin.AdminSite):
-    site_header = "Tend platform administration"
-    site_title = "Tend admin"
+    site_header = _("Tend platform administration")
+    site_title = _("Tend admin")
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
@@ -75,9 +76,9 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("last_login", "date_joined", "session_epoch")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("full_name", "language", "time_zone")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "session_epoch")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Profile"), {"fields": ("full_name", "language", "time_zone")}),
+        (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "session_epoch")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     filter_horizontal = ()
