@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tend.core",
     "tend.web",
+    "tend.people",
 ]
 
 MIDDLEWARE = [
