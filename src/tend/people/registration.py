@@ -15,8 +15,9 @@ def register() -> None:
                                  ("view", "add", "change", "delete", "export")))
     register_area(PermissionArea("activities", _("Activities and timeline"), "people",
                                  ("view", "add", "manage")))
-    register_area(PermissionArea("notes", _("Notes"), "people", ("view", "add", "change", "delete")))
-    register_area(PermissionArea("tasks", _("Tasks"), "people", ("view", "add", "change", "delete")))
+    crud = ("view", "add", "change", "delete")
+    register_area(PermissionArea("notes", _("Notes"), "people", crud))
+    register_area(PermissionArea("tasks", _("Tasks"), "people", crud))
     register_area(PermissionArea("consents", _("Consent"), "people", ("view", "change")))
     register_area(PermissionArea("privacy", _("Privacy requests"), "people",
                                  ("view", "export", "manage"), admin_only=True))

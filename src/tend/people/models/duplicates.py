@@ -14,7 +14,7 @@ from tend.people.models.contacts import Contact
 
 class DuplicateCandidate(TenantModel):
     """A pair of contacts that may be one person. `contact_a` has the smaller id, so a pair is
-    stored once. `score` is 0–100; `matched_fields` lists what agreed (`["email", "name"]`)."""
+    stored once. `score` is 0 to 100; `matched_fields` lists what agreed (`["email", "name"]`)."""
 
     contact_a = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     contact_b = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
