@@ -1,0 +1,12 @@
+"""People URLs: one include per area module in `views/` (each exposes `urlpatterns`).
+
+Org pages live under `o/<org_slug>/people/...`; the area modules spell out the full path.
+"""
+
+from django.urls import include, path  # noqa: F401  (areas add `path("", include(...))` lines)
+
+app_name = "people"
+
+urlpatterns: list = [
+    # path("", include("tend.people.views.<area>")),
+]
