@@ -8,6 +8,6 @@ class PeopleConfig(AppConfig):
     verbose_name = _("People")
 
     def ready(self) -> None:
-        from tend.people import registration
+        from tend.people import registration, search  # noqa: F401  (search: receivers)
 
         registration.register()
