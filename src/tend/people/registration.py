@@ -35,3 +35,6 @@ def register() -> None:
             NavEntry(_("Duplicates"), "people:duplicates-list", "contacts.manage"),
         ),
     ))
+    from tend.people.timeline import register_people_renderers
+
+    register_people_renderers()

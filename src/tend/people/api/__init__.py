@@ -5,3 +5,8 @@ from ninja import Router
 
 router = Router()
 # router.add_router("", "tend.people.api.<area>.router")
+router.add_router("", "tend.people.api.timeline.router")
+router.add_router("", "tend.people.api.notes.router")
+router.add_router("", "tend.people.api.interactions.router")
+router.add_router("", "tend.people.api.tasks.router")
+router.add_router("", "tend.people.api.consents.router")
