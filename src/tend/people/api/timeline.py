@@ -1,0 +1,63 @@
+"""A contact's timeline: the activity stream rendered through the timeline registry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from ninja import Field, Query, Router, Schema
+
+from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
+from tend.core.errors import ValidationFailed
+from tend.people.api._contact_page import contact_of
+from tend.people.selectors.timeline import TIMELINE_ORDERING, timeline_for
+from tend.people.timeline import render_activity
+
+router = Router(tags=["Timeline"])
+
+
+class TimelineItemOut(Schema):
+    id: UUID
+    type: str
+    category: str
+    channel: str
+    icon: str = Field(description="Icon name from the type's timeline renderer.")
+    display_title: str = Field(description="Title as the timeline shows it.")
+    title: str
+    description: str
+    metadata: dict[str, Any]
+    source: str
+    occurred_at: datetime
+    actor_label: str
+    related_type: str
+    related_id: str
+
+    @staticmethod
+    def resolve_icon(obj: Any) -> str:
+        return render_activity(obj).icon
+
+    @staticmethod
+    def resolve_display_title(obj: Any) -> str:
+        return render_activity(obj).title
+
+
+class TimelineFilter(Schema):
+    category: str | None = Field(None, max_length=30)
+    type: list[str] | None = Field(None, description="One or more activity types.")
+    since: date | None = Field(None, description="From this day (organization's time zone).")
+    until: date | None = Field(None, description="Up to and including this day.")
+
+
+@router.get("/contacts/{contact_id}/timeline", response=Page[TimelineItemOut])
+def timeline_get(request: ApiRequest, contact_id: UUID, page: Query[PageParams],
+                 filters: Query[TimelineFilter]) -> dict[str, Any]:
+    """The contact's activities, newest first, cursor-paginated by (occurred_at, id). Other
+    people's private notes are left out. Needs `activities.view`."""
+    actor = require(request, "activities.view")
+    if filters.since and filters.until and filters.since > filters.until:
+        raise ValidationFailed(fields={"until": ["Must not be before since."]})
+    contact = contact_of(request, contact_id)
+    qs = timeline_for(tenant=request.tenant, actor=actor, contact=contact,
+                      filters=filters.model_dump())
+    return paginate(qs, page, ordering=TIMELINE_ORDERING)

@@ -1,0 +1,61 @@
+"""Reading a contact's timeline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet
+
+from tend.core.actors import Actor
+from tend.core.models import Tenant
+from tend.people.models import Activity, Contact
+
+TIMELINE_ORDERING = ("-occurred_at", "-id")
+
+
+def _zone(tenant: Tenant) -> ZoneInfo:
+    try:
+        return ZoneInfo(getattr(tenant, "time_zone", "") or "UTC")
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def visible_activities(*, tenant: Tenant, actor: Actor) -> QuerySet[Activity]:
+    """`tenant`'s activities `actor` may see: everything but other people's private notes."""
+    qs = Activity.objects.filter(tenant=tenant)
+    user = actor.acting_user
+    if user is None:
+        return qs.exclude(metadata__private=True)
+    return qs.exclude(Q(metadata__private=True) & ~Q(actor_user=user))
+
+
+def timeline_for(*, tenant: Tenant, actor: Actor, contact: Contact,
+                 filters: dict[str, Any] | None = None) -> QuerySet[Activity]:
+    """The contact's activities, newest first (`TIMELINE_ORDERING`). Filters: `category`,
+    `type` (one type or a list), `since`/`until` (dates, inclusive, in the organization's
+    time zone). No related rows are loaded: rendering needs none."""
+    filters = filters or {}
+    qs = visible_activities(tenant=tenant, actor=actor).filter(contact=contact)
+    if filters.get("category"):
+        qs = qs.filter(category=filters["category"])
+    types = filters.get("type")
+    if types:
+        qs = qs.filter(type__in=[types] if isinstance(types, str) else list(types))
+    zone = _zone(tenant)
+    if filters.get("since"):
+        qs = qs.filter(occurred_at__gte=_start_of(filters["since"], zone))
+    if filters.get("until"):
+        qs = qs.filter(occurred_at__lt=_start_of(filters["until"] + timedelta(days=1), zone))
+    return qs.order_by(*TIMELINE_ORDERING)
+
+
+def timeline_categories(*, tenant: Tenant, contact: Contact) -> list[str]:
+    """The categories present on the contact's timeline (for the filter)."""
+    return sorted(c for c in Activity.objects.filter(tenant=tenant, contact=contact)
+                  .values_list("category", flat=True).distinct() if c)

@@ -1,0 +1,59 @@
+"""Small input checks shared by the contact-page services (notes, interactions, tasks,
+consent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from tend.core.errors import ValidationFailed
+from tend.core.models import Membership, Tenant, User
+from tend.people.models import Contact
+
+
+def check_contact_writable(contact: Contact | None, field: str = "contact") -> None:
+    """Refuse writes about a contact that was merged away, deleted or erased."""
+    if contact is None:
+        return
+    if not contact.is_live or contact.erased_at is not None:
+        raise ValidationFailed(fields={field: [
+            _("This contact was merged or deleted; it cannot change.")]})
+
+
+def clean_text(value: Any, field: str, errors: dict[str, list[str]], *, required: bool = False,
+               limit: int | None = None) -> str:
+    """A stripped string, or a field error (wrong type, missing when required, too long)."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = [_("Enter text.")]
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[field] = [_("This field is required.")]
+    elif limit is not None and len(value) > limit:
+        errors[field] = [_("Use at most %(limit)d characters.") % {"limit": limit}]
+    return value
+
+
+def clean_choice(value: Any, field: str, choices: Any, errors: dict[str, list[str]]) -> str:
+    """`value` if it is one of the TextChoices `choices`, else a field error."""
+    allowed = [c.value for c in choices]
+    if value not in allowed:
+        errors[field] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(allowed)}]
+        return ""
+    return str(value)
+
+
+def is_current_member(tenant: Tenant, user: User | None) -> bool:
+    """True when `user` may sign in to `tenant` now (active, unexpired membership)."""
+    if user is None or not user.is_active:
+        return False
+    from django.db.models import Q
+    from django.utils import timezone
+
+    return Membership.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+        tenant=tenant, user=user, is_active=True,
+    ).exists()
