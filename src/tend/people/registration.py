@@ -38,3 +38,6 @@ def register() -> None:
     from tend.people.timeline import register_people_renderers
 
     register_people_renderers()
+    from tend.people import registration_merge
+
+    registration_merge.register()
