@@ -41,3 +41,6 @@ def register() -> None:
     from tend.people import registration_merge
 
     registration_merge.register()
+    from tend.people import registration_ingestion
+
+    registration_ingestion.register()

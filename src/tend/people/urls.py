@@ -9,4 +9,6 @@ app_name = "people"
 
 urlpatterns: list = [
     # path("", include("tend.people.views.<area>")),
+    path("", include("tend.people.views.hooks")),
+    path("", include("tend.people.views.ingestion")),
 ]

@@ -5,6 +5,8 @@ from ninja import Router
 
 router = Router()
 # router.add_router("", "tend.people.api.<area>.router")
+router.add_router("", "tend.people.api.activities.router")
+router.add_router("", "tend.people.api.ingestion.router")
 router.add_router("", "tend.people.api.timeline.router")
 router.add_router("", "tend.people.api.notes.router")
 router.add_router("", "tend.people.api.interactions.router")

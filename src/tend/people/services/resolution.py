@@ -1,0 +1,248 @@
+"""Identity resolution: from what another system knows about a person (an email, a phone, a
+Telegram id, an id in its own database) to the one contact of this organization.
+
+Identifiers are normalized like every alias (`clean_alias_value`), then looked up in one
+query. Nothing matches: a contact is created with every identifier. One contact matches: the
+identifiers it lacks are added to it. Several contacts match: we do not guess — the best match
+is returned and every pair is recorded as a `DuplicateCandidate` for a person to review.
+
+Concurrency: two requests about the same new person may both find nothing and both create.
+The alias unique constraint lets only one win; the loser's savepoint rolls back and it looks
+again, finding the winner's contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from tend.core.actors import Actor
+from tend.core.errors import ValidationFailed
+from tend.core.models import Tenant
+from tend.core.services.audit import audit_record
+from tend.people.choices import AliasType, ContactStatus, DuplicateResolution, MatchType
+from tend.people.models import Contact, DuplicateCandidate, IdentityAlias
+from tend.people.services.aliases import (
+    MAX_SOURCE,
+    MAX_SYSTEM,
+    clean_alias_value,
+    sync_primary_fields,
+)
+
+MAX_IDENTIFIERS = 20
+# How many times a lost creation race is retried before giving up (one is enough in practice:
+# the winner committed, so the second lookup sees it).
+CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """One normalized identity: `(type, system, value)` is what an alias is unique on."""
+
+    type: str
+    value: str
+    system: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.type, self.system, self.value)
+
+    @property
+    def label(self) -> str:
+        """The field name a duplicate candidate lists (`email`, `phone`, `external:shop`)."""
+        name = self.type.lower()
+        return f"{name}:{self.system}" if self.system else name
+
+
+@dataclass
+class ResolveResult:
+    """What `contact_resolve` did.
+
+    `contact` is the resolved contact; `created` is True when it was made now; `added` lists
+    the identifiers newly attached to an existing contact; `conflicts` holds the other contacts
+    the identifiers also pointed at (then duplicate candidates were recorded and nothing was
+    attached).
+    """
+
+    contact: Contact
+    created: bool = False
+    added: list[Identifier] = field(default_factory=list)
+    conflicts: list[Contact] = field(default_factory=list)
+
+
+def identifiers_clean(*, tenant: Tenant, identifiers: Any,
+                      prefix: str = "identifiers") -> list[Identifier]:
+    """Normalize a list of `{"type", "value", "system"?}` into `Identifier`s (duplicates
+    dropped, order kept). Raises `ValidationFailed` naming each bad entry
+    (`identifiers.2.value`)."""
+    if not isinstance(identifiers, list | tuple) or not identifiers:
+        raise ValidationFailed(fields={prefix: [_("Give at least one identifier.")]})
+    if len(identifiers) > MAX_IDENTIFIERS:
+        raise ValidationFailed(fields={prefix: [_("Give at most %(limit)d identifiers.")
+                                                % {"limit": MAX_IDENTIFIERS}]})
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[tuple[str, str, str], Identifier] = {}
+    for index, raw in enumerate(identifiers):
+        where = f"{prefix}.{index}"
+        if not isinstance(raw, Mapping):
+            errors[where] = [_("Give an object with a type and a value.")]
+            continue
+        type = str(raw.get("type") or "").strip().upper()
+        if type not in AliasType.values:
+            errors[f"{where}.type"] = [_("Choose one of: %(types)s.")
+                                       % {"types": ", ".join(AliasType.values)}]
+            continue
+        system = raw.get("system") or ""
+        if not isinstance(system, str) or len(system.strip()) > MAX_SYSTEM:
+            errors[f"{where}.system"] = [_("Use at most %(limit)d characters.")
+                                         % {"limit": MAX_SYSTEM}]
+            continue
+        system = system.strip() if type == AliasType.EXTERNAL else ""
+        if type == AliasType.EXTERNAL and not system:
+            errors[f"{where}.system"] = [_("Name the system this id belongs to.")]
+            continue
+        try:
+            value = clean_alias_value(tenant=tenant, type=type, value=raw.get("value"),
+                                      field=f"{where}.value")
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+            continue
+        identifier = Identifier(type=type, value=value, system=system)
+        cleaned.setdefault(identifier.key, identifier)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return list(cleaned.values())
+
+
+def _lookup(tenant: Tenant, identifiers: Sequence[Identifier]) -> list[IdentityAlias]:
+    """The aliases holding any of `identifiers`, with their contacts (one query)."""
+    condition = Q()
+    for identifier in identifiers:
+        condition |= Q(type=identifier.type, system=identifier.system, value=identifier.value)
+    return list(IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact"))
+
+
+def _survivor(contact: Contact) -> Contact:
+    """A merged contact's aliases normally moved with the merge; if one was left behind,
+    resolve to the contact it was merged into."""
+    if contact.status == ContactStatus.MERGED and contact.merged_into_id:
+        return Contact.objects.get(tenant_id=contact.tenant_id, pk=contact.merged_into_id)
+    return contact
+
+
+def _rank(aliases: Iterable[IdentityAlias]) -> list[tuple[Contact, list[IdentityAlias]]]:
+    """Contacts owning the aliases, best first: most identifiers matched, then oldest."""
+    by_contact: dict[Any, tuple[Contact, list[IdentityAlias]]] = {}
+    for alias in aliases:
+        contact = _survivor(alias.contact)
+        by_contact.setdefault(contact.pk, (contact, []))[1].append(alias)
+    return sorted(by_contact.values(),
+                  key=lambda item: (-len(item[1]), item[0].created_at, str(item[0].pk)))
+
+
+def _record_conflicts(tenant: Tenant, actor: Actor,
+                      ranked: list[tuple[Contact, list[IdentityAlias]]]) -> None:
+    for (first, first_aliases), (second, second_aliases) in combinations(ranked, 2):
+        a, b = sorted([first, second], key=lambda c: c.pk)
+        matched = sorted({Identifier(x.type, x.value, x.system).label
+                          for x in (*first_aliases, *second_aliases)})
+        DuplicateCandidate.objects.get_or_create(
+            tenant=tenant, contact_a=a, contact_b=b,
+            defaults={"match_type": MatchType.IDENTIFIERS, "score": 100,
+                      "matched_fields": matched, "resolution": DuplicateResolution.PENDING,
+                      "created_by": actor.acting_user},
+        )
+
+
+def _attach(tenant: Tenant, actor: Actor, contact: Contact, identifiers: list[Identifier],
+            source: str) -> list[Identifier]:
+    """Add `identifiers` to `contact`; one another request took meanwhile is skipped."""
+    if not identifiers:
+        return []
+    has_primary = set(
+        IdentityAlias.objects.filter(tenant=tenant, contact=contact, is_primary=True)
+        .values_list("type", "system")
+    )
+    added = []
+    for identifier in identifiers:
+        primary = (identifier.type, identifier.system) not in has_primary
+        try:
+            with transaction.atomic():
+                IdentityAlias.objects.create(
+                    tenant=tenant, contact=contact, type=identifier.type,
+                    system=identifier.system, value=identifier.value, is_primary=primary,
+                    source=source[:MAX_SOURCE], created_by=actor.acting_user,
+                    updated_by=actor.acting_user,
+                )
+        except IntegrityError:
+            continue  # a concurrent request gave this identity to a contact first
+        has_primary.add((identifier.type, identifier.system))
+        added.append(identifier)
+    if any(i.type in (AliasType.EMAIL, AliasType.PHONE) and not i.system for i in added):
+        sync_primary_fields(contact)
+    return added
+
+
+def _create(tenant: Tenant, actor: Actor, identifiers: list[Identifier],
+            defaults: Mapping[str, Any], source: str) -> Contact:
+    from tend.people.services.contacts import contact_create
+
+    data = dict(defaults)
+    if source and not data.get("source"):
+        data["source"] = source[:MAX_SOURCE]
+    aliases = [{"type": i.type, "value": i.value, "system": i.system} for i in identifiers]
+    return contact_create(tenant=tenant, actor=actor, data=data, aliases=aliases)
+
+
+def contact_resolve(*, tenant: Tenant, actor: Actor, identifiers: Any,
+                    defaults: Mapping[str, Any] | None = None,
+                    source: str = "") -> ResolveResult:
+    """The contact `identifiers` point at, created or completed as needed.
+
+    `identifiers` is a list of `{"type": EMAIL|PHONE|TELEGRAM|WHATSAPP|AUTH_USER|EXTERNAL,
+    "value": …, "system": …}` (`system` names the other system of an EXTERNAL id). Invalid ones
+    raise `ValidationFailed` keyed `identifiers.<n>.<field>`. `defaults` (contact fields) are
+    used only when a contact is created, through `contact_create` (so its permission check,
+    validation, audit entry and CONTACT_CREATED activity apply). Run inside
+    `tenant_scope(tenant)`; safe to call concurrently for the same new person.
+    """
+    cleaned = identifiers_clean(tenant=tenant, identifiers=identifiers)
+    defaults = defaults or {}
+    for attempt in range(CREATE_ATTEMPTS):
+        ranked = _rank(_lookup(tenant, cleaned))
+        if not ranked:
+            try:
+                with transaction.atomic():
+                    contact = _create(tenant, actor, cleaned, defaults, source)
+            except (IntegrityError, ValidationFailed) as exc:
+                # Lost the race for one of the identities: look again (the winner committed).
+                # A ValidationFailed that is not about a taken identity is the caller's.
+                if isinstance(exc, ValidationFailed) and not _lookup(tenant, cleaned):
+                    raise
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                continue
+            return ResolveResult(contact=contact, created=True)
+        break
+    best, best_aliases = ranked[0]
+    if len(ranked) > 1:
+        with transaction.atomic():
+            _record_conflicts(tenant, actor, ranked)
+        return ResolveResult(contact=best, conflicts=[c for c, _a in ranked[1:]])
+    known = {(a.type, a.system, a.value) for a in best_aliases}
+    missing = [i for i in cleaned if i.key not in known]
+    if not missing:
+        return ResolveResult(contact=best)
+    with transaction.atomic():
+        added = _attach(tenant, actor, best, missing, source)
+        if added:
+            audit_record(tenant=tenant, actor=actor, action="contact.identities_resolved",
+                         entity_type="contact", entity_id=best.pk,
+                         changes={"added": [i.label for i in added]})
+    return ResolveResult(contact=best, added=added)
