@@ -35,12 +35,18 @@ def register() -> None:
             NavEntry(_("Duplicates"), "people:duplicates-list", "contacts.manage"),
         ),
     ))
+    from tend.core.demo import register_demo
+    from tend.people.demo_contact_page import load_contact_page_demo
     from tend.people.timeline import register_people_renderers
 
     register_people_renderers()
+    register_demo(load_contact_page_demo, order=110)
     from tend.people import registration_merge
 
     registration_merge.register()
     from tend.people import registration_ingestion
 
     registration_ingestion.register()
+    from tend.people import registration_imports
+
+    registration_imports.register()

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz, process
 
@@ -215,7 +216,9 @@ def target_choices(definitions: list[CustomFieldDefinition]) -> list[tuple[str, 
     """(value, label) of every target, for the mapping screen's selects."""
     choices = [(key, str(label)) for key, label in SPECIAL_TARGETS.items()]
     choices += [(key, str(label)) for key, label in CONTACT_FIELDS.items()]
-    choices += [(f"custom.{d.key}", f"{d.label} ({_('custom field')})") for d in definitions]
+    language = get_language() or "en"
+    choices += [(f"custom.{d.key}", f"{d.label_for(language)} ({_('custom field')})")
+                for d in definitions]
     choices += [(f"external.{system}", f"{_('External id')}: {name}")
                 for system, name in (("hubspot", "HubSpot"), ("mailchimp", "Mailchimp"),
                                      ("google", "Google"), ("legacy", "legacy"))]
@@ -264,7 +267,8 @@ def auto_map(headers: list[str], definitions: list[CustomFieldDefinition] | None
         candidates.setdefault(_norm(target), target)
     for definition in definitions:
         candidates.setdefault(_norm(definition.key), f"custom.{definition.key}")
-        candidates.setdefault(_norm(str(definition.label)), f"custom.{definition.key}")
+        for label in (definition.label or {}).values():
+            candidates.setdefault(_norm(str(label)), f"custom.{definition.key}")
     for header in headers:
         if header in mapping:
             continue

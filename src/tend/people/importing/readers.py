@@ -127,6 +127,14 @@ class Reader:
                 row = row + [""] * (width - len(row))
             yield row[:width] if len(row) > width else row
 
+    def release(self) -> None:
+        """Stop reading but leave the underlying binary file open (the caller owns it)."""
+        for closer in self.closers:
+            if isinstance(closer, io.TextIOWrapper):
+                closer.detach()
+            else:
+                closer.close()
+
     def close(self) -> None:
         for closer in self.closers:
             try:
