@@ -3,11 +3,13 @@ page has pairs to show."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tend.core.demo import DemoContext
 from tend.people.services.contacts import contact_create
 from tend.people.services.duplicates import duplicates_detect
 
-PAIRS = [
+PAIRS: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]] = [
     ({"first_name": "Layla", "last_name": "Haddad", "city": "Dubai"},
      {"emails": ["layla.haddad@gmail.com"]},
      {"first_name": "Laila", "last_name": "Haddad", "city": "Dubai"},

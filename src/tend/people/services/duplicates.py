@@ -373,7 +373,7 @@ def duplicates_for_new_contact(contact: Contact, *, limit: int = 10) -> list[dic
           "display_name": contact.display_name, "city": contact.city,
           "company_id": contact.company_id,
           "company_name": contact.company.name if contact.company_id and contact.company else ""}
-    found = []
+    found: list[dict[str, Any]] = []
     for other in rows:
         shared = hits.get(other.pk, set())
         result = score_pair(me, {

@@ -326,10 +326,15 @@ def contact_merge(*, tenant: Tenant, actor: Actor, winner: Contact, loser: Conta
         audit_record(tenant=tenant, actor=actor, action="contact.merged", entity_type="contact",
                      entity_id=winner.pk,
                      changes={"merged_contact_id": str(loser.pk), "fields_from_merged": from_loser})
-        for contact_id, change in ((winner.pk, "updated"), (loser.pk, "merged")):
-            transaction.on_commit(lambda cid=contact_id, ch=change: contact_changed.send(
-                sender=Contact, tenant=tenant, contact_id=cid, change=ch, fields=[]))
+        changes = ((winner.pk, "updated"), (loser.pk, "merged"))
+        transaction.on_commit(lambda: _announce(tenant, changes))
     return winner
+
+
+def _announce(tenant: Tenant, changes: tuple[tuple[Any, str], ...]) -> None:
+    for contact_id, change in changes:
+        contact_changed.send(sender=Contact, tenant=tenant, contact_id=contact_id,
+                             change=change, fields=[])
 
 
 def merge_preview(*, winner: Contact, loser: Contact) -> list[dict[str, Any]]:
@@ -340,11 +345,7 @@ def merge_preview(*, winner: Contact, loser: Contact) -> list[dict[str, Any]]:
         label = MERGE_FIELDS.get(name) or name.removeprefix("custom.")
         values = []
         for contact in (winner, loser):
-            value: Any
-            if name in FK_FIELDS:
-                value = getattr(contact, name)
-            else:
-                value = _value(contact, name)
+            value = getattr(contact, name) if name in FK_FIELDS else _value(contact, name)
             values.append("" if value is None else str(value))
         rows.append({"field": name, "label": str(label), "winner": values[0],
                      "loser": values[1], "default": merge_default_choice(winner, loser, name),

@@ -115,8 +115,8 @@ def test_merged_and_deleted_contacts_are_left_out(scoped, fixture_contacts):
 
 def test_detection_job_reports_progress(scoped, fixture_contacts, owner,
                                         django_capture_on_commit_callbacks):
-    from tend.core.tests.apitools import membership_of
     from tend.core.selectors.access import actor_for_membership
+    from tend.core.tests.apitools import membership_of
 
     actor = actor_for_membership(membership_of(scoped, owner))
     with django_capture_on_commit_callbacks(execute=True):
@@ -150,7 +150,7 @@ def test_on_create_check(scoped, fixture_contacts):
             ] == [(fixture_contacts["omar2"].pk, ["phone"])]
     similar = person(scoped, "Sarah", "Mitchell", city="Paris", company=acme)
     assert [(f["contact_id"], f["matched_fields"]) for f in duplicates_for_new_contact(similar)] \
-        == [(fixture_contacts["sarah"].pk, ["name", "company"])]  # the other city keeps "Sara" under 85
+        == [(fixture_contacts["sarah"].pk, ["name", "company"])]  # Sara's city lowers her
     nobody = person(scoped, "Zed", "Unique", city="Dubai")
     assert duplicates_for_new_contact(nobody) == []
 

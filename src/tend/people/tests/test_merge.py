@@ -148,9 +148,9 @@ def test_registered_participant_moves_its_rows(scoped, pair):
     winner, loser = pair
     seen = []
 
-    def follow(tenant, w, l):
-        seen.append((tenant.pk, w.pk, l.pk))
-        Note.objects.filter(contact=l).update(contact=w, body="moved by module")
+    def follow(tenant, w, lost):
+        seen.append((tenant.pk, w.pk, lost.pk))
+        Note.objects.filter(contact=lost).update(contact=w, body="moved by module")
 
     Note.objects.create(tenant=scoped, contact=loser, body="x")
     register_merge_participant("test.module", follow)
@@ -165,7 +165,7 @@ def test_registered_participant_moves_its_rows(scoped, pair):
 def test_failing_participant_rolls_the_merge_back(scoped, pair):
     winner, loser = pair
 
-    def broken(tenant, w, l):
+    def broken(tenant, w, lost):
         raise RuntimeError("boom")
 
     register_merge_participant("test.broken", broken)
