@@ -11,4 +11,6 @@ urlpatterns: list = [
     # path("", include("tend.people.views.<area>")),
     path("", include("tend.people.views.hooks")),
     path("", include("tend.people.views.ingestion")),
+    path("", include("tend.people.views.contact_page")),
+    path("", include("tend.people.views.tasks")),
 ]

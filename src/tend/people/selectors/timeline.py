@@ -29,10 +29,13 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
 def visible_activities(*, tenant: Tenant, actor: Actor) -> QuerySet[Activity]:
     """`tenant`'s activities `actor` may see: everything but other people's private notes."""
     qs = Activity.objects.filter(tenant=tenant)
+    # `has_key` first: on rows without the key, `private=True` is NULL, and NOT(NULL) would
+    # hide them too.
+    private = Q(metadata__has_key="private") & Q(metadata__private=True)
     user = actor.acting_user
     if user is None:
-        return qs.exclude(metadata__private=True)
-    return qs.exclude(Q(metadata__private=True) & ~Q(actor_user=user))
+        return qs.exclude(private)
+    return qs.exclude(private & ~Q(actor_user=user))
 
 
 def timeline_for(*, tenant: Tenant, actor: Actor, contact: Contact,
