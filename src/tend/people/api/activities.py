@@ -107,12 +107,15 @@ def activities_post(request: ApiRequest):
 
     Each item names its person by `identifiers` or `contact_id`. A batch answers 200 with one
     result per item (created, duplicate or error with field messages); a bad item does not
-    stop the others. One activity answers 201 (created), 200 (duplicate) or 422.
+    stop the others (failed items are kept in the ingestion log). One activity answers 201
+    (created), 200 (duplicate) or 422 (nothing stored).
     Needs `activities.add` (and `contacts.add` to create contacts).
     """
     actor = require(request, "activities.add")
     items, is_batch = ingest_body_parse(request.body)
-    results = activities_ingest(tenant=request.tenant, actor=actor, items=items)
+    # One activity is all or nothing: a refused one leaves no log row either.
+    results = activities_ingest(tenant=request.tenant, actor=actor, items=items,
+                                log_failed=is_batch)
     if is_batch:
         counts = {"created": 0, "duplicate": 0, "error": 0}
         for result in results:

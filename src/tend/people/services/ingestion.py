@@ -278,7 +278,8 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
 
 def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
                       source: IngestionSource | None = None,
-                      default_source: str = "api") -> list[ItemResult]:
+                      default_source: str = "api", log_failed: bool = True
+                      ) -> list[ItemResult]:
     """Record each of `items` (raw dicts as received) as an activity; returns one result per
     item, in order. Needs `activities.add` (the system actor of a webhook holds every
     permission).
@@ -286,7 +287,8 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
     Each item names its contact by `identifiers` (resolved or created with `contact_resolve`,
     `contact` giving the new contact's fields) or by `contact_id`. Items with a
     `source_event_id` already recorded for their `source` are duplicates, not errors. A bad
-    item is reported with its field messages and leaves nothing behind but its log row.
+    item is reported with its field messages and leaves nothing behind but its log row
+    (not even that with `log_failed=False`, for callers that refuse the whole request).
     Run inside `tenant_scope(tenant)`.
     """
     check_perm(actor, "activities.add")
@@ -327,7 +329,9 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
                 known[(item.source, item.source_event_id)] = Activity(
                     pk=result.activity_id, contact_id=result.contact_id)
         final = [r for r in results if r is not None]
-        _write_log(tenant, actor, source, source_name, items, validated, final)
+        logged = [n for n, r in enumerate(final) if log_failed or r.status != "error"]
+        _write_log(tenant, actor, source, source_name, [items[n] for n in logged],
+                   [validated[n] for n in logged], [final[n] for n in logged])
         if source is not None:
             IngestionSource.objects.filter(tenant=tenant, pk=source.pk).update(
                 last_received_at=timezone.now())

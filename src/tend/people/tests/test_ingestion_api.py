@@ -74,10 +74,7 @@ def test_one_bad_activity_is_a_422_with_field_errors(api, tenant):
     body = response.json()
     assert sorted(e["field"] for e in body["errors"]) == ["colour", "occurred_at", "type"]
     with tenant_scope(tenant):
-        assert Contact.objects.count() == 0
-        log = IngestionLog.objects.get()
-    assert log.status == "FAILED"
-    assert log.error.startswith("colour: ")
+        assert (Contact.objects.count(), IngestionLog.objects.count()) == (0, 0)
 
 
 def test_batch_with_good_bad_and_duplicate_items(api, tenant, owner):
