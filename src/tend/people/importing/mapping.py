@@ -209,7 +209,7 @@ def is_valid_target(target: str, custom_keys: set[str] | None = None) -> bool:
     if target in CONTACT_FIELDS or target in SPECIAL_TARGETS or EXTERNAL_RE.match(target):
         return True
     match = CUSTOM_RE.match(target)
-    return bool(match) and (custom_keys is None or match.group(1) in custom_keys)
+    return match is not None and (custom_keys is None or match.group(1) in custom_keys)
 
 
 def target_choices(definitions: list[CustomFieldDefinition]) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ own export's headers, so the auto-mapping recognizes them.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 from collections.abc import Iterator
@@ -137,10 +138,8 @@ class Reader:
 
     def close(self) -> None:
         for closer in self.closers:
-            try:
+            with contextlib.suppress(Exception):
                 closer.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
 
 
 def _clean_headers(raw: list[Any]) -> list[str]:
@@ -218,7 +217,7 @@ def open_xlsx(binary: IO[bytes]) -> Reader:
         sheet = workbook.get_sheet_by_index(0)
         rows = iter(sheet.iter_rows())
         first = next(rows, None)
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
+    except Exception as exc:
         raise _bad_file(_("This Excel file cannot be read: %(error)s") % {"error": exc}) from None
     if first is None:
         raise _bad_file(_("The file is empty."))
@@ -275,7 +274,7 @@ def open_vcard(binary: IO[bytes]) -> Reader:
             for card in vobject.readComponents(text, ignoreUnreadable=True):
                 if card.name.upper() == "VCARD":
                     yield _vcard_row(card)
-        except Exception as exc:  # noqa: BLE001 - vobject raises ParseError and friends
+        except Exception as exc:
             raise _bad_file(_("This vCard file cannot be read: %(error)s")
                             % {"error": exc}) from None
 

@@ -105,7 +105,7 @@ def _row(contact: Contact, keys: list[str], systems: list[str]) -> list[str]:
         contact.display_name if contact.display_name_custom else "",
         email, "; ".join(e for e in emails if e != email),
         phone, "; ".join(p for p in phones if p != phone),
-        contact.company.name if contact.company_id else "", contact.job_title,
+        contact.company.name if contact.company is not None else "", contact.job_title,
         contact.lifecycle_stage,
         contact.date_of_birth.isoformat() if contact.date_of_birth else "",
         contact.gender, contact.address_line1, contact.address_line2, contact.city,
@@ -167,7 +167,7 @@ def vcard_stream(qs: QuerySet[Contact]) -> Iterator[bytes]:
                              f"{e(alias.value)}")
             elif alias.type == AliasType.PHONE:
                 lines.append(f"TEL{';TYPE=PREF' if alias.is_primary else ''}:{e(alias.value)}")
-        if contact.company_id:
+        if contact.company is not None:
             lines.append(f"ORG:{e(contact.company.name)}")
         if contact.job_title:
             lines.append(f"TITLE:{e(contact.job_title)}")

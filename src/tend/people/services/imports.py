@@ -252,10 +252,10 @@ class ParsedRow:
     contact_id: str = ""
     errors: list[str] = field(default_factory=list)
 
-    def keys(self) -> list[tuple[str, str, str]]:
-        return ([(AliasType.EMAIL, "", e) for e in self.emails]
-                + [(AliasType.PHONE, "", p) for p in self.phones]
-                + [(AliasType.EXTERNAL, s, v) for s, v in self.externals])
+    def identity_keys(self) -> list[tuple[str, str, str]]:
+        return ([(str(AliasType.EMAIL), "", e) for e in self.emails]
+                + [(str(AliasType.PHONE), "", p) for p in self.phones]
+                + [(str(AliasType.EXTERNAL), s, v) for s, v in self.externals])
 
 
 _country_names: dict[str, str] = {}
@@ -298,7 +298,7 @@ class RowParser:
         self.tenant = tenant
         self.columns = [(i, mapping[h]) for i, h in enumerate(headers) if mapping.get(h)]
         self.definitions = custom_definitions(tenant=tenant, entity_type="contact")
-        self.max_lengths = {name: Contact._meta.get_field(name).max_length
+        self.max_lengths = {name: getattr(Contact._meta.get_field(name), "max_length", None)
                             for name in CONTACT_FIELDS if name != "date_of_birth"}
 
     def parse(self, number: int, cells: list[str]) -> ParsedRow:
@@ -343,9 +343,8 @@ class RowParser:
                 row.contact_id = str(uuid.UUID(row.contact_id))
             except ValueError:
                 row.errors.append(_("id: not a Tend contact id."))
-        if not row.errors and not (row.keys() or row.contact_id or row.fields.get("first_name")
-                                   or row.fields.get("last_name")
-                                   or row.fields.get("display_name")):
+        named = any(row.fields.get(f) for f in ("first_name", "last_name", "display_name"))
+        if not row.errors and not (row.identity_keys() or row.contact_id or named):
             row.errors.append(_("The row has no name, email, phone or id."))
         return row
 
@@ -408,7 +407,7 @@ class RowParser:
 
 
 def _open(imp: ContactImport) -> Reader:
-    binary = imp.file.storage.open(imp.file.name, "rb")
+    binary = imp.file.storage.open(str(imp.file.name), "rb")
     try:
         return open_reader(binary, format=imp.format, encoding=imp.encoding,
                            delimiter=imp.delimiter)
@@ -497,7 +496,7 @@ class ImportRun:
                                         ContentFile(b""))
             self.imp.error_file.name = name
             ContactImport.objects.filter(pk=self.imp.pk).update(error_file=name)
-        return default_storage.path(self.imp.error_file.name)
+        return default_storage.path(str(self.imp.error_file.name))
 
     def _write_errors(self, rows: list[ParsedRow]) -> int:
         path = self._error_path()
@@ -694,7 +693,7 @@ class ImportRun:
                targets: dict[str, _Target], pending_keys: dict[tuple[str, str, str], str],
                new_aliases: list[IdentityAlias], counts: dict[str, int],
                companies: dict[str, Company]) -> None:
-        keys = row.keys()
+        keys = row.identity_keys()
         matches: set[str] = set()
         duplicate = False
         for key in keys:
@@ -727,11 +726,10 @@ class ImportRun:
             if target is None:
                 target = _Target(contact=loaded[contact_id], is_new=False, mode=self.imp.mode)
                 targets[contact_id] = target
+            mode: str = self.imp.mode
             if duplicate:
                 counts["merged"] += 1
                 mode = ImportMode.FILL_BLANKS
-            else:
-                mode = self.imp.mode
             before = set(target.changed)
             added = self._fill(target, row, mode, companies, pending_keys, found, new_aliases)
             target.touched = True
@@ -789,10 +787,10 @@ class ImportRun:
                 contact.external_ids = external_ids
                 target.changed.add("external_ids")
         added = False
-        for key in row.keys():
-            if key in found or key in pending_keys:
+        for identity in row.identity_keys():
+            if identity in found or identity in pending_keys:
                 continue
-            type, system, value = key
+            type, system, value = identity
             primary = False
             if type == AliasType.EMAIL and not contact.primary_email:
                 contact.primary_email, primary = value, True
@@ -803,7 +801,7 @@ class ImportRun:
             new_aliases.append(IdentityAlias(
                 tenant=self.tenant, contact=contact, type=type, system=system, value=value,
                 is_primary=primary, source=self.marker, created_by=self.user))
-            pending_keys[key] = str(contact.pk)
+            pending_keys[identity] = str(contact.pk)
             added = True
         if not contact.display_name_custom:
             name = computed_display_name(contact.first_name, contact.last_name)
@@ -876,7 +874,7 @@ def error_rows_csv(imp: ContactImport) -> Iterator[bytes]:
 
     def chunks() -> Iterator[bytes]:
         left = limit
-        with default_storage.open(imp.error_file.name, "rb") as handle:
+        with default_storage.open(str(imp.error_file.name), "rb") as handle:
             while left > 0:
                 data = handle.read(min(64 * 1024, left))
                 if not data:

@@ -37,7 +37,7 @@ def test_csv_encodings_and_semicolons(encoded, encoding):
 def test_csv_tabs_commas_quotes_and_short_rows():
     assert sniff_csv(b"a\tb\tc\n1\t2\t3\n") == ("utf-8", "\t")
     data = b'First,Last,Note\n"Smith, Jr",Ann,"two\nlines"\nBob\n\n,,\n'
-    _fmt, headers, rows, reader = _read(data)
+    _fmt, _headers, rows, reader = _read(data)
     assert reader.delimiter == ","
     assert rows == [["Smith, Jr", "Ann", "two\nlines"], ["Bob", "", ""]]
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tend.core.actors import Actor
 from tend.core.errors import Conflict, PermissionDenied, ValidationFailed
-from tend.core.models import AuditLog, Tag
+from tend.core.models import AuditLog
 from tend.core.services.customfields import customfield_create
 from tend.core.services.tags import tag_create
 from tend.people.models import Activity, Company, Contact, ContactImport, ContactTag, IdentityAlias
