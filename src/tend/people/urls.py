@@ -13,4 +13,5 @@ urlpatterns: list = [
     path("", include("tend.people.views.ingestion")),
     path("", include("tend.people.views.contact_page")),
     path("", include("tend.people.views.tasks")),
+    path("", include("tend.people.views.duplicates")),
 ]
