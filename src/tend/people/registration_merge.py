@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -37,10 +38,30 @@ def retention_tick(due_at: datetime) -> int:
     return enqueued
 
 
+def duplicates_panel_context(*, tenant: Tenant, actor: Any, contact: Any
+                             ) -> dict[str, Any] | None:
+    """Pending duplicate pairs of this contact, for its page (one query)."""
+    from django.db.models import Q
+
+    from tend.people.models import DuplicateCandidate
+
+    if not contact.is_live:
+        return None
+    candidates = list(DuplicateCandidate.objects.filter(
+        Q(contact_a=contact) | Q(contact_b=contact), tenant=tenant, resolution="PENDING",
+    ).select_related("contact_a", "contact_b").order_by("-score")[:5])
+    if not candidates:
+        return None
+    pairs = [{"candidate": c, "other": c.contact_b if c.contact_a_id == contact.pk
+              else c.contact_a} for c in candidates]
+    return {"pairs": pairs}
+
+
 def register() -> None:
     from tend.core.demo import register_demo
     from tend.core.periodic import register_periodic
     from tend.people.demo_duplicates import load_duplicates_demo
+    from tend.people.panels import register_contact_panel
     from tend.people.services.duplicates import DETECT_JOB_KIND, run_detection_job
     from tend.people.services.merge import register_people_merge_participants
     from tend.people.services.privacy import (
@@ -63,3 +84,10 @@ def register() -> None:
     register_people_privacy()
     register_periodic("people.retention", 24 * 3600, retention_tick)
     register_demo(load_duplicates_demo, order=130)
+    register_contact_panel("people.duplicates", _("Possible duplicates"),
+                           "people/partials/contact_duplicates.html",
+                           context_func=duplicates_panel_context,
+                           permission="contacts.manage", order=20)
+    register_contact_panel("people.privacy", _("Privacy"),
+                           "people/partials/contact_privacy.html",
+                           permission="privacy.view", order=900)

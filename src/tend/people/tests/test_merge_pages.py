@@ -153,3 +153,13 @@ def test_retention_page_shows_dry_run_and_saves(client, viewer, tenant):
         tenant.refresh_from_db()
     assert tenant.settings["retention"] == {"enabled": True, "inactive_months": 6}
     assert "for 6 months" in client.get(url).content.decode()
+
+
+def test_contact_page_panels_link_duplicates_and_privacy(client, viewer, tenant):
+    sarah, sara = make(tenant, "Sarah"), make(tenant, "Sara")
+    pair(tenant, sarah, sara, 93)
+    page = client.get(f"/o/acme/people/contacts/{sarah.pk}/").content.decode()
+    assert f'href="/o/acme/people/merge/{sarah.pk}/{sara.pk}/"' in page
+    assert f'href="/o/acme/people/contacts/{sarah.pk}/privacy/"' in page
+    seen_by_viewer = viewer.get(f"/o/acme/people/contacts/{sarah.pk}/").content.decode()
+    assert "/merge/" not in seen_by_viewer and "/privacy/" not in seen_by_viewer
