@@ -37,12 +37,9 @@ def register() -> None:
     ))
     from tend.core.demo import register_demo
     from tend.people.demo_contact_page import load_contact_page_demo
-    from tend.core.demo import register_demo
-    from tend.people.demo_contact_page import load_contact_page_demo
     from tend.people.timeline import register_people_renderers
 
     register_people_renderers()
-    register_demo(load_contact_page_demo, order=110)
     register_demo(load_contact_page_demo, order=110)
     from tend.people import registration_merge
 
