@@ -3,15 +3,18 @@
 Org pages live under `o/<org_slug>/people/...`; the area modules spell out the full path.
 """
 
-from django.urls import include, path  # noqa: F401  (areas add `path("", include(...))` lines)
+from django.urls import include, path
 
 app_name = "people"
 
 urlpatterns: list = [
     # path("", include("tend.people.views.<area>")),
+    path("", include("tend.people.views.contacts")),
+    path("", include("tend.people.views.companies")),
     path("", include("tend.people.views.hooks")),
     path("", include("tend.people.views.ingestion")),
     path("", include("tend.people.views.contact_page")),
     path("", include("tend.people.views.tasks")),
     path("", include("tend.people.views.duplicates")),
+    path("", include("tend.people.views.imports")),
 ]

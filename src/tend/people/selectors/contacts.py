@@ -45,7 +45,7 @@ from tend.core.selectors.customfields import custom_definitions
 from tend.core.services.customfields import custom_value_normalize
 from tend.people.choices import AliasType, ContactStatus, LifecycleStage
 from tend.people.identities import normalize_email, normalize_phone
-from tend.people.models import Company, Contact, ContactTag, IdentityAlias
+from tend.people.models import Company, Contact, ContactTag, IdentityAlias, SavedView
 from tend.people.search import FTS_TABLE
 
 SEARCH_MAX = 200
@@ -60,6 +60,10 @@ SORTS: dict[str, tuple[str, ...]] = {
     "-last_activity": ("-last_activity_sort", "-id"),
 }
 DEFAULT_SORT = "name"
+# Columns the contacts list can show, in display order (the name is always shown).
+COLUMNS = ("email", "phone", "company", "owner", "lifecycle_stage", "status", "tags", "city",
+           "created", "last_activity")
+DEFAULT_COLUMNS = ("email", "phone", "company", "lifecycle_stage", "owner", "tags")
 FILTER_KEYS = frozenset({
     "status", "lifecycle_stage", "owner", "tag", "company", "created_after", "created_before",
     "has_email", "has_phone", "custom", "include_deleted",
@@ -370,3 +374,22 @@ def company_get(*, tenant: Tenant, company_id: Any) -> Company:
 def company_contacts(*, tenant: Tenant, company: Company) -> QuerySet[Contact]:
     """The live contacts of `company`, by name."""
     return contact_list(tenant=tenant, actor=None, filters={"company": company.pk})
+
+
+# --- saved views -----------------------------------------------------------------------------
+
+
+def savedview_list(*, tenant: Tenant, actor: Actor) -> QuerySet[SavedView]:
+    """The contact list views `actor` may use: their own and the shared ones, by name."""
+    user = actor.user
+    condition = Q(is_shared=True) | (Q(owner=user) if user is not None else Q(pk__in=[]))
+    return SavedView.objects.filter(condition, tenant=tenant, entity_type="contact").order_by(
+        "name", "id")
+
+
+def savedview_get(*, tenant: Tenant, actor: Actor, view_id: Any) -> SavedView:
+    """One view `actor` may use; `NotFound` otherwise."""
+    try:
+        return savedview_list(tenant=tenant, actor=actor).get(pk=UUID(str(view_id)))
+    except (ValueError, TypeError, SavedView.DoesNotExist):
+        raise NotFound(_("No such view.")) from None

@@ -222,3 +222,47 @@ def aliases_add_many(*, tenant: Tenant, actor: Actor, contact: Contact,
                           field=field))
     sync_primary_fields(contact)
     return added
+
+
+def aliases_set(*, tenant: Tenant, actor: Actor, contact: Contact, type: str,
+                values: list[str], field: str | None = None) -> bool:
+    """Make `contact`'s identities of `type` (without a system) exactly `values`, the first one
+    primary: new values are added, missing ones removed, kept ones keep their history
+    (verification, source). Needs `contacts.change`. Returns whether anything changed.
+
+    Errors are keyed by `field` (default: the type's field). Runs in one transaction.
+    """
+    check_perm(actor, "contacts.change")
+    _check_contact(tenant, contact)
+    field = field or alias_field(type)
+    wanted: list[str] = []
+    for value in values:
+        clean = clean_alias_value(tenant=tenant, type=type, value=value, field=field)
+        if clean not in wanted:
+            wanted.append(clean)
+    current = {a.value: a for a in IdentityAlias.objects.filter(
+        tenant=tenant, contact=contact, type=type, system="")}
+    removed = [a for v, a in current.items() if v not in wanted]
+    added = [v for v in wanted if v not in current]
+    primary = wanted[0] if wanted else None
+    primary_moves = primary is not None and primary in current and not current[primary].is_primary
+    if not removed and not added and not primary_moves:
+        return False
+    with transaction.atomic():
+        for alias in removed:
+            alias.delete()
+        IdentityAlias.objects.filter(tenant=tenant, contact=contact, type=type, system="",
+                                     is_primary=True).update(is_primary=False)
+        for value in added:
+            _add(tenant=tenant, actor=actor, contact=contact, type=type, value=value,
+                 system="", is_primary=False, verified=False, source="", field=field)
+        if primary is not None:
+            IdentityAlias.objects.filter(tenant=tenant, contact=contact, type=type, system="",
+                                         is_primary=True).update(is_primary=False)
+            IdentityAlias.objects.filter(tenant=tenant, contact=contact, type=type, system="",
+                                         value=primary).update(is_primary=True)
+        sync_primary_fields(contact)
+        audit_record(tenant=tenant, actor=actor, action="contact.aliases_set",
+                     entity_type="contact", entity_id=contact.pk,
+                     changes={"type": type, "added": len(added), "removed": len(removed)})
+    return True

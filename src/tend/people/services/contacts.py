@@ -393,3 +393,24 @@ def contact_tags_remove(*, tenant: Tenant, actor: Actor, contact: Contact,
     wanted = _resolve_tags(tenant, _as_list(tags, "tags"))
     current = _current_tag_ids(tenant, contact)
     _change_tags(tenant, actor, contact, [], [t for t in wanted if t.pk in current])
+
+
+def contact_edit(*, tenant: Tenant, actor: Actor, contact: Contact, data: dict[str, Any],
+                 emails: list[str], phones: list[str], tags: Iterable[Any]) -> Contact:
+    """Save the contact form in one transaction: fields (`contact_update`, partial), the email
+    and phone lists (the first of each primary; see `aliases_set`) and the tags. Needs
+    `contacts.change`. Identity errors are keyed `emails`/`phones`."""
+    from tend.people.services.aliases import aliases_set
+
+    with transaction.atomic():
+        contact_update(tenant=tenant, actor=actor, contact=contact, data=data)
+        changed = aliases_set(tenant=tenant, actor=actor, contact=contact,
+                              type=AliasType.EMAIL, values=emails, field="emails")
+        changed = aliases_set(tenant=tenant, actor=actor, contact=contact,
+                              type=AliasType.PHONE, values=phones, field="phones") or changed
+        if changed:
+            activity_record(tenant=tenant, actor=actor, contact=contact,
+                            type="CONTACT_UPDATED", category="SYSTEM", title=str(contact),
+                            metadata={"fields": ["identities"]})
+        contact_tags_set(tenant=tenant, actor=actor, contact=contact, tags=tags)
+    return contact
