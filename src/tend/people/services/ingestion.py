@@ -160,7 +160,7 @@ def _validate(raw: Any, default_source: str) -> _Item:
     if "type" not in errors and (not type or len(type) > MAX_TYPE):
         errors["type"] = [_("Give an activity type (at most %(limit)d characters).")
                           % {"limit": MAX_TYPE}]
-    values = {key: _text(raw, key, errors)
+    values: dict[str, Any] = {key: _text(raw, key, errors)
               for key in ("category", "channel", "title", "description", "source_id")}
     values["category"] = values["category"].upper()
     metadata = raw.get("metadata")
@@ -247,8 +247,12 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
     changed: dict[Any, IngestionLog] = {}
     for raw, item, result in zip(raws, items, results, strict=True):
         event_id = item.source_event_id if item and item.source_event_id else ""
-        log = existing.get(event_id) if event_id else None
-        if log is None:
+        found = existing.get(event_id) if event_id else None
+        if found is not None:
+            log = found
+            if not log._state.adding:  # a row of an earlier batch, not one made above
+                changed.setdefault(log.pk, log)
+        else:
             log = IngestionLog(tenant=tenant, source=source, source_name=source_name,
                                source_event_id=event_id, attempts=0,
                                payload=raw if isinstance(raw, dict) else {"item": raw},
@@ -256,8 +260,6 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
             new_logs.append(log)
             if event_id:
                 existing[event_id] = log
-        elif log.pk not in changed:
-            changed[log.pk] = log
         log.attempts += 1
         # A duplicate delivery of an event that was processed keeps the row PROCESSED.
         status = status_of[result.status]

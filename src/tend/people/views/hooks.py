@@ -9,6 +9,8 @@ one result per item, as the API's `POST /activities` does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -77,9 +79,10 @@ def source_hook(request: HttpRequest, key: str) -> HttpResponse:
     counts = {"created": 0, "duplicate": 0, "error": 0}
     for result in results:
         counts[result.status] += 1
-    answer = {"items": [r.as_dict() for r in results], "counts": counts}
-    if not is_batch:
-        answer = {**answer["items"][0]}
+    answer: dict[str, Any] = (
+        {"items": [r.as_dict() for r in results], "counts": counts} if is_batch
+        else results[0].as_dict()
+    )
     return JsonResponse(answer, status=200, json_dumps_params={"ensure_ascii": False})
 
 
