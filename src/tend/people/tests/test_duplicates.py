@@ -169,3 +169,21 @@ def test_resolve_rules(scoped, fixture_contacts):
     with pytest.raises(Conflict):
         duplicate_resolve(tenant=scoped, actor=SYSTEM, candidate=candidate,
                           resolution="PENDING")
+
+
+def test_demo_loader_leaves_pairs_to_review(scoped, owner):
+    import random
+
+    from tend.core.demo import DemoContext
+    from tend.core.selectors.access import actor_for_membership
+    from tend.core.tests.apitools import membership_of
+    from tend.people.demo_duplicates import load_duplicates_demo
+
+    actor = actor_for_membership(membership_of(scoped, owner))
+    ctx = DemoContext(tenant=scoped, owner=owner, actor=actor, password=None,
+                      rng=random.Random(1))
+    load_duplicates_demo(ctx)
+    assert sorted((c.match_type, c.contact_a.last_name[:5])
+                  for c in DuplicateCandidate.objects.select_related("contact_a")) == [
+        ("EMAIL", "Hadda"), ("NAME", "Mitch"), ("PHONE", "Farou")]
+    assert ctx.notes == ["Duplicates: 3 likely pairs to review."]
