@@ -297,7 +297,7 @@ def note_add(request: HttpRequest, org_slug: str, contact_id: UUID) -> HttpRespo
             apply_errors(form, exc)
             error = exc
     else:
-        error = ValidationFailed(fields=dict(form.errors))
+        error = _form_error(form)
     return _answer(request, contact, "notes", form, error, _("Note added."))
 
 
@@ -307,7 +307,7 @@ def note_pin_toggle(request: HttpRequest, org_slug: str, note_id: UUID) -> HttpR
     note = note_get(tenant=request.tenant, actor=request.actor, note_id=note_id)  # type: ignore[attr-defined]
     note_pin(tenant=request.tenant, actor=request.actor, note=note,  # type: ignore[attr-defined]
              pinned=request.POST.get("pinned") == "1")
-    contact = _contact(request, note.contact_id)
+    contact = _contact(request, note.contact_id)  # type: ignore[arg-type]  # company notes: 404
     return _answer(request, contact, "notes", None, None, _("Note updated."))
 
 
@@ -315,7 +315,7 @@ def note_pin_toggle(request: HttpRequest, org_slug: str, note_id: UUID) -> HttpR
 @require_perm("contacts.view", "notes.delete")
 def note_remove(request: HttpRequest, org_slug: str, note_id: UUID) -> HttpResponse:
     note = note_get(tenant=request.tenant, actor=request.actor, note_id=note_id)  # type: ignore[attr-defined]
-    contact = _contact(request, note.contact_id)
+    contact = _contact(request, note.contact_id)  # type: ignore[arg-type]  # company notes: 404
     note_delete(tenant=request.tenant, actor=request.actor, note=note)  # type: ignore[attr-defined]
     return _answer(request, contact, "notes", None, None, _("Note deleted."))
 
@@ -337,8 +337,13 @@ def interaction_add(request: HttpRequest, org_slug: str, contact_id: UUID) -> Ht
             apply_errors(form, exc)
             error = exc
     else:
-        error = ValidationFailed(fields=dict(form.errors))
+        error = _form_error(form)
     return _answer(request, contact, "interactions", form, error, _("Interaction logged."))
+
+
+def _form_error(form: forms.Form) -> ValidationFailed:
+    return ValidationFailed(fields={name: [str(m) for m in errors]
+                                    for name, errors in form.errors.items()})
 
 
 def _due_at(tenant: Tenant, day: Any) -> datetime | None:
@@ -366,7 +371,7 @@ def task_add(request: HttpRequest, org_slug: str, contact_id: UUID) -> HttpRespo
             apply_errors(form, exc, field_map={"due_at": "due_on"})
             error = exc
     else:
-        error = ValidationFailed(fields=dict(form.errors))
+        error = _form_error(form)
     return _answer(request, contact, "tasks", form, error, _("Task added."))
 
 

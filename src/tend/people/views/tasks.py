@@ -20,7 +20,7 @@ MAX_ROWS = 200
 @require_perm("tasks.view")
 def tasks_mine(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
-    user = request.user
+    user = request.actor.acting_user  # type: ignore[attr-defined]
     now = timezone.now()
     tasks = list(my_tasks(tenant=tenant, user=user)[:MAX_ROWS])
     follow_ups = list(follow_ups_due(
