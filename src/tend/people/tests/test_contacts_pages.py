@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from tend.core.actors import Actor
 from tend.core.services.customfields import customfield_create
@@ -199,7 +200,16 @@ def test_companies_pages(web, tenant):
     assert web.get(f"/o/acme/people/companies/{company.pk}/").status_code == 404
 
 
-def test_arabic_page_renders(web, tenant):
+def test_arabic_pages_are_right_to_left(tenant, owner):
     make(tenant, first_name="Lina")
-    response = web.get(LIST, HTTP_ACCEPT_LANGUAGE="ar")
-    assert response.status_code == 200
+    owner.language = "ar"
+    owner.save(update_fields=["language"])
+    web = signed_in(owner, tenant)
+    try:
+        pages = [web.get(url) for url in (LIST, f"{LIST}new/", "/o/acme/people/companies/")]
+    finally:
+        translation.activate("en")  # the middleware leaves the request's language active
+    for response in pages:
+        assert response.status_code == 200
+        assert '<html lang="ar" dir="rtl">' in response.content.decode()
+    assert "Lina" in pages[0].content.decode()

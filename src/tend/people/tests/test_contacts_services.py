@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from tend.core.actors import Actor
 from tend.core.errors import PermissionDenied, ValidationFailed
@@ -23,6 +24,12 @@ from tend.people.services.contacts import (
 )
 
 SYSTEM = Actor.system()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
