@@ -26,14 +26,17 @@ def import_get(*, tenant: Tenant, import_id: Any) -> ContactImport:
         raise NotFound() from None
 
 
-def export_job_get(*, tenant: Tenant, actor: Actor, job_id: Any) -> Job:
-    """A finished export job of `tenant` whose file `actor` may download: the one who started
-    it, or someone with `jobs.manage`. Others get `NotFound` (the file holds personal data)."""
+def export_job_get(*, tenant: Tenant, actor: Actor, job_id: Any, finished: bool = True) -> Job:
+    """An export job of `tenant` (by default only a succeeded one, whose file is ready) that
+    `actor` may see: the one who started it, or someone with `jobs.manage`. Others get
+    `NotFound` (the file holds personal data)."""
     from tend.people.services.exports import EXPORT_JOB_KIND
 
+    jobs = Job.objects.filter(tenant=tenant, kind=EXPORT_JOB_KIND)
+    if finished:
+        jobs = jobs.filter(status=JobStatus.SUCCEEDED)
     try:
-        job = Job.objects.get(tenant=tenant, pk=UUID(str(job_id)), kind=EXPORT_JOB_KIND,
-                              status=JobStatus.SUCCEEDED)
+        job = jobs.get(pk=UUID(str(job_id)))
     except (ValueError, Job.DoesNotExist):
         raise NotFound() from None
     user = actor.acting_user

@@ -93,6 +93,7 @@ LIFECYCLE_ALIASES = {
 }
 # Cells a spreadsheet would run as a formula (see `safe_cell`).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset("=+-@\t\r")
 COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "merged", "errors")
 
 
@@ -308,6 +309,8 @@ class RowParser:
             value = (cells[index] if index < len(cells) else "").strip()
             if not value:
                 continue
+            if value[0] == "'" and value[1:2] and value[1] in FORMULA_FIRST:
+                value = value[1:]  # escaped by a spreadsheet export (ours too): take it back
             if target == "email":
                 for part in MULTI_SPLIT.split(value):
                     self._identity(row, AliasType.EMAIL, part, row.emails, _("email"))
