@@ -57,7 +57,7 @@ class JobStarted(Schema):
 ORDERING = ("-score", "-id")
 
 
-@router.get("/people/duplicates", response=Page[CandidateOut])
+@router.get("/duplicates", response=Page[CandidateOut])
 def duplicates_list(request: ApiRequest, page: Query[PageParams],
                     filters: Query[CandidateFilter]) -> dict[str, Any]:
     require(request, "contacts.manage")
@@ -66,7 +66,7 @@ def duplicates_list(request: ApiRequest, page: Query[PageParams],
     return paginate(qs, page, ordering=ORDERING)
 
 
-@router.post("/people/duplicates/{candidate_id}/resolve", response=CandidateOut)
+@router.post("/duplicates/{candidate_id}/resolve", response=CandidateOut)
 def duplicates_resolve(request: ApiRequest, candidate_id: UUID, payload: ResolveIn) -> Any:
     actor = require(request, "contacts.manage")
     candidate = candidate_get(tenant=request.tenant, candidate_id=candidate_id)
@@ -74,7 +74,7 @@ def duplicates_resolve(request: ApiRequest, candidate_id: UUID, payload: Resolve
                              resolution=payload.resolution)
 
 
-@router.post("/people/duplicates/detect", response={202: JobStarted})
+@router.post("/duplicates/detect", response={202: JobStarted})
 def duplicates_detect_start(request: ApiRequest) -> Any:
     actor = require(request, "contacts.manage")
     job = duplicate_detection_start(tenant=request.tenant, actor=actor)

@@ -53,7 +53,7 @@ class MergeOut(Schema):
     status: str
 
 
-@router.get("/people/merge/preview", response=PreviewOut)
+@router.get("/merge/preview", response=PreviewOut)
 def merge_preview_get(request: ApiRequest, pair: Query[PairQuery]) -> dict[str, Any]:
     require(request, "contacts.manage")
     winner = contact_get(tenant=request.tenant, contact_id=pair.winner_id)
@@ -62,7 +62,7 @@ def merge_preview_get(request: ApiRequest, pair: Query[PairQuery]) -> dict[str, 
             "fields": merge_preview(winner=winner, loser=loser)}
 
 
-@router.post("/people/merge", response=MergeOut)
+@router.post("/merge", response=MergeOut)
 def merge_contacts(request: ApiRequest, payload: MergeIn) -> Any:
     actor = require(request, "contacts.manage")
     winner = contact_get(tenant=request.tenant, contact_id=payload.winner_id)

@@ -66,7 +66,7 @@ def _zip(content: bytes, name: str) -> HttpResponse:
     return response
 
 
-@router.get("/people/contacts/{contact_id}/privacy-export")
+@router.get("/contacts/{contact_id}/privacy-export")
 def privacy_export_download(request: ApiRequest, contact_id: UUID) -> HttpResponse:
     actor = require(request, "privacy.export")
     contact = contact_get(tenant=request.tenant, contact_id=contact_id)
@@ -74,7 +74,7 @@ def privacy_export_download(request: ApiRequest, contact_id: UUID) -> HttpRespon
     return _zip(content, export_file_name(contact))
 
 
-@router.post("/people/contacts/{contact_id}/privacy-export", response={202: JobStarted})
+@router.post("/contacts/{contact_id}/privacy-export", response={202: JobStarted})
 def privacy_export_job(request: ApiRequest, contact_id: UUID) -> Any:
     actor = require(request, "privacy.export")
     contact = contact_get(tenant=request.tenant, contact_id=contact_id)
@@ -82,7 +82,7 @@ def privacy_export_job(request: ApiRequest, contact_id: UUID) -> Any:
                                             contact=contact))
 
 
-@router.get("/people/privacy-exports/{job_id}")
+@router.get("/privacy-exports/{job_id}")
 def privacy_export_job_download(request: ApiRequest, job_id: UUID) -> HttpResponse:
     actor = require(request, "privacy.export")
     job = Job.objects.filter(tenant=request.tenant, pk=job_id, kind=EXPORT_JOB_KIND).first()
@@ -92,7 +92,7 @@ def privacy_export_job_download(request: ApiRequest, job_id: UUID) -> HttpRespon
     return _zip(content, name)
 
 
-@router.post("/people/contacts/{contact_id}/erase", response=ErasedOut)
+@router.post("/contacts/{contact_id}/erase", response=ErasedOut)
 def privacy_erase(request: ApiRequest, contact_id: UUID, payload: EraseIn) -> Any:
     actor = require(request, "privacy.manage")
     contact = contact_get(tenant=request.tenant, contact_id=contact_id)
@@ -106,13 +106,13 @@ def _retention_out(request: ApiRequest) -> dict[str, Any]:
                                                      months=rule["inactive_months"])}
 
 
-@router.get("/people/privacy/retention", response=RetentionOut)
+@router.get("/privacy/retention", response=RetentionOut)
 def retention_get(request: ApiRequest) -> dict[str, Any]:
     require(request, "privacy.view")
     return _retention_out(request)
 
 
-@router.put("/people/privacy/retention", response=RetentionOut)
+@router.put("/privacy/retention", response=RetentionOut)
 def retention_put(request: ApiRequest, payload: RetentionIn) -> dict[str, Any]:
     actor = require(request, "privacy.manage")
     retention_settings_update(tenant=request.tenant, actor=actor, enabled=payload.enabled,

@@ -30,27 +30,27 @@ def _merge_objects(v, canary):
     )
 
 
-register("GET", "/api/v1/people/duplicates", targets_victim=False,
+register("GET", "/api/v1/duplicates", targets_victim=False,
          query=lambda v: {"resolution": "ALL"})
-register("POST", "/api/v1/people/duplicates/detect", targets_victim=False)
-register("POST", "/api/v1/people/duplicates/{candidate_id}/resolve",
+register("POST", "/api/v1/duplicates/detect", targets_victim=False)
+register("POST", "/api/v1/duplicates/{candidate_id}/resolve",
          path=lambda v: {"candidate_id": v.duplicate.pk},
          body=lambda v: {"resolution": "NOT_DUPLICATE"})
 
-register("GET", "/api/v1/people/merge/preview", targets_victim=True,
+register("GET", "/api/v1/merge/preview", targets_victim=True,
          query=lambda v: {"winner_id": v.merge_winner.pk, "loser_id": v.merge_loser.pk})
-register("POST", "/api/v1/people/merge", targets_victim=True,
+register("POST", "/api/v1/merge", targets_victim=True,
          body=lambda v: {"winner_id": str(v.merge_winner.pk),
                          "loser_id": str(v.merge_loser.pk),
                          "field_choices": {"first_name": "loser"}})
 
 subject = {"path": lambda v: {"contact_id": v.privacy_contact.pk}}
-register("GET", "/api/v1/people/contacts/{contact_id}/privacy-export", **subject)
-register("POST", "/api/v1/people/contacts/{contact_id}/privacy-export", **subject)
-register("POST", "/api/v1/people/contacts/{contact_id}/erase", **subject,
+register("GET", "/api/v1/contacts/{contact_id}/privacy-export", **subject)
+register("POST", "/api/v1/contacts/{contact_id}/privacy-export", **subject)
+register("POST", "/api/v1/contacts/{contact_id}/erase", **subject,
          body=lambda v: {"confirmation": "ERASE"})
-register("GET", "/api/v1/people/privacy-exports/{job_id}",
+register("GET", "/api/v1/privacy-exports/{job_id}",
          path=lambda v: {"job_id": v.privacy_job.pk})
-register("GET", "/api/v1/people/privacy/retention", targets_victim=False)
-register("PUT", "/api/v1/people/privacy/retention", targets_victim=False,
+register("GET", "/api/v1/privacy/retention", targets_victim=False)
+register("PUT", "/api/v1/privacy/retention", targets_victim=False,
          body=lambda v: {"enabled": False, "inactive_months": 24})
