@@ -44,6 +44,9 @@ def register() -> None:
     from tend.people import registration_merge
 
     registration_merge.register()
+    from tend.people import registration_contacts
+
+    registration_contacts.register()
     from tend.people import registration_ingestion
 
     registration_ingestion.register()
