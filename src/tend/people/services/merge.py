@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from tend.core.actors import Actor
 from tend.core.errors import PermissionDenied, ValidationFailed
 from tend.core.models import Tenant
+from tend.core.selectors.customfields import custom_definitions
 from tend.core.services.audit import audit_record
 from tend.core.services.customfields import custom_values_validate
 from tend.people.choices import AliasType, ContactStatus, DuplicateResolution
@@ -283,8 +284,13 @@ def contact_merge(*, tenant: Tenant, actor: Actor, winner: Contact, loser: Conta
                 if name == "display_name":
                     winner.display_name_custom = loser.display_name_custom
         if custom_changes:
-            custom.update(custom_values_validate(tenant=tenant, entity_type="contact",
-                                                 values=custom_changes, partial=True))
+            definitions = custom_definitions(tenant=tenant, entity_type="contact")
+            defined = {d.key for d in definitions}
+            # A value whose field was deleted since is kept as stored; the rest are checked.
+            custom.update({k: v for k, v in custom_changes.items() if k not in defined})
+            custom.update(custom_values_validate(
+                tenant=tenant, entity_type="contact", partial=True, definitions=definitions,
+                values={k: v for k, v in custom_changes.items() if k in defined}))
         winner.custom = {k: v for k, v in custom.items() if v is not None}
         if not winner.display_name_custom:
             winner.display_name = _display_name(winner) or winner.display_name

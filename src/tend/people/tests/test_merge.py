@@ -46,7 +46,8 @@ def pair(scoped):
     winner = make(scoped, "Sarah", "Mitchell", city="", custom={"member_no": "A1"},
                   primary_email="sarah@example.com")
     loser = make(scoped, "Sara", "Mitchel", city="London", company=acme,
-                 custom={"member_no": "B2", "shirt": "M"}, primary_email="sara@example.org",
+                 custom={"member_no": "B2", "shirt": "M", "old": "kept"},
+                 primary_email="sara@example.org",
                  primary_phone="+447700900123")
     return winner, loser
 
@@ -105,7 +106,8 @@ def test_merge_moves_every_kind_of_row(scoped, pair):
     assert loser.merged_at is not None
     assert (merged.first_name, merged.last_name, merged.display_name, merged.city,
             merged.company.name) == ("Sarah", "Mitchel", "Sarah Mitchel", "London", "Acme")
-    assert merged.custom == {"member_no": "B2", "shirt": "M"}
+    # "old" has no field definition any more: kept as stored.
+    assert merged.custom == {"member_no": "B2", "shirt": "M", "old": "kept"}
     assert (merged.primary_email, merged.primary_phone) == ("sarah@example.com",
                                                             "+447700900123")
     assert sorted(IdentityAlias.objects.filter(contact=winner).values_list(
@@ -139,7 +141,7 @@ def test_merge_moves_every_kind_of_row(scoped, pair):
     assert (entry.entity_id, entry.changes) == (
         str(winner.pk), {"merged_contact_id": str(loser.pk),
                          "fields_from_merged": ["city", "company", "custom.member_no",
-                                                "custom.shirt", "last_name"]})
+                                                "custom.old", "custom.shirt", "last_name"]})
     activity = Activity.objects.get(type="CONTACT_MERGED")
     assert activity.metadata["merged_contact_id"] == str(loser.pk)
 
