@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tend.core.models import TenantModel
 from tend.people.choices import (
+    ActivityCategory,
     Direction,
     InteractionChannel,
     NoteType,
@@ -68,6 +69,13 @@ class Activity(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def category_label(self) -> str:
+        """The category in the reader's language; a module's own category as written."""
+        if self.category in ActivityCategory.values:
+            return str(ActivityCategory(self.category).label)
+        return self.category.replace("_", " ").title()
 
 
 class Note(TenantModel):
