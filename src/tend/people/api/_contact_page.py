@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 
 from tend.core.api.base import ApiRequest
-from tend.core.errors import ValidationFailed
+from tend.core.errors import NotFound, ValidationFailed
 from tend.core.models import Membership, User
 from tend.people.models import Contact
 from tend.people.selectors.contact_page import access_contact
@@ -35,7 +35,7 @@ def contact_in_body(request: ApiRequest, contact_id: UUID | None,
         return None
     try:
         return access_contact(tenant=request.tenant, contact_id=contact_id)
-    except Exception:  # NotFound for any other organization's or a deleted contact
+    except NotFound:  # another organization's, a deleted or a merged contact
         raise ValidationFailed(fields={field: [_("Choose a contact of this organization.")]}) \
             from None
 
