@@ -75,7 +75,8 @@ def load_contact_page_demo(ctx: DemoContext) -> None:
         ctx.notes.append("Contact page demo: no contacts to decorate.")
         return
     staff = [u for key, u in sorted(ctx.staff.items()) if key in ("admin", "manager", "agent")]
-    assignees = staff or [ctx.owner]
+    # The owner gets some too, so "My tasks" is not empty for whoever opens the demo.
+    assignees = [*staff, ctx.owner]
     now = timezone.now()
     system = Actor.system()
     counts = {"notes": 0, "interactions": 0, "tasks": 0, "activities": 0}
