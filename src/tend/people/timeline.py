@@ -31,6 +31,14 @@ class _Blank(dict[str, Any]):
         return ""
 
 
+# What the timeline draws for an icon name (a module may add its own names).
+ICON_GLYPHS: dict[str, str] = {
+    "dot": "•", "user-plus": "+", "edit": "✎", "merge": "⇄", "upload": "↑", "shield": "◈",
+    "note": "✎", "chat": "✆", "segment": "◎", "tag": "#", "mail": "✉", "calendar": "▦",
+    "ticket": "◫", "money": "¤", "star": "★",
+}
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One activity ready for a template."""
@@ -39,6 +47,10 @@ class TimelineEntry:
     icon: str
     title: str
     detail_template: str
+
+    @property
+    def glyph(self) -> str:
+        return ICON_GLYPHS.get(self.icon, ICON_GLYPHS["dot"])
 
 
 @dataclass(frozen=True)

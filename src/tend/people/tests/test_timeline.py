@@ -39,14 +39,14 @@ def test_exact_type_wins_over_prefix_and_longer_prefix_wins():
 def test_titles_fill_from_fields_and_metadata_and_translate_choices():
     entry = render_activity(_activity(type="INTERACTION_LOGGED", title="Phone",
                                       metadata={"direction": "INBOUND"}))
-    assert (entry.icon, entry.title) == ("chat", "Phone (inbound)")
+    assert (entry.icon, entry.glyph, entry.title) == ("chat", "✆", "Phone (inbound)")
     consent = render_activity(_activity(type="CONSENT_CHANGED", title="Email",
                                         metadata={"status": "REVOKED"}))
     assert consent.title == "Consent for Email: revoked"
     register_timeline_renderer("ZZTEST_MISSING", TimelineRenderer("x", "Paid %(amount)s"))
     assert render_activity(_activity(type="ZZTEST_MISSING", title="t")).title == "Paid"
     unknown = render_activity(_activity(type="SOMETHING_NEW", title=""))
-    assert (unknown.icon, unknown.title) == ("dot", "Something new")
+    assert (unknown.icon, unknown.glyph, unknown.title) == ("dot", "•", "Something new")
 
 
 def test_people_types_are_registered():
