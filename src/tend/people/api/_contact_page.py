@@ -13,8 +13,9 @@ from ninja import Schema
 from tend.core.api.base import ApiRequest
 from tend.core.errors import NotFound, ValidationFailed
 from tend.core.models import Membership, User
-from tend.people.models import Contact
+from tend.people.models import Company, Contact
 from tend.people.selectors.contact_page import access_contact
+from tend.people.selectors.contacts import company_get
 
 
 class UserRef(Schema):
@@ -37,6 +38,18 @@ def contact_in_body(request: ApiRequest, contact_id: UUID | None,
         return access_contact(tenant=request.tenant, contact_id=contact_id)
     except NotFound:  # another organization's, a deleted or a merged contact
         raise ValidationFailed(fields={field: [_("Choose a contact of this organization.")]}) \
+            from None
+
+
+def company_in_body(request: ApiRequest, company_id: UUID | None,
+                    field: str = "company_id") -> Company | None:
+    """A company named in a body: one of this organization's, else a field error (422)."""
+    if company_id is None:
+        return None
+    try:
+        return company_get(tenant=request.tenant, company_id=company_id)
+    except NotFound:
+        raise ValidationFailed(fields={field: [_("Choose a company of this organization.")]}) \
             from None
 
 

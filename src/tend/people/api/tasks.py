@@ -12,7 +12,13 @@ from pydantic import ConfigDict
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.core.errors import ValidationFailed
-from tend.people.api._contact_page import UserRef, aware, contact_in_body, member_user
+from tend.people.api._contact_page import (
+    UserRef,
+    aware,
+    company_in_body,
+    contact_in_body,
+    member_user,
+)
 from tend.people.choices import TaskPriority, TaskStatus
 from tend.people.selectors.tasks import TASK_ORDERING, task_get, task_list
 from tend.people.services.tasks import (
@@ -57,6 +63,7 @@ class TaskFilter(Schema):
     assignee: str | None = Field(None, description="`me`, or a user id.")
     status: TaskStatus | None = None
     contact_id: UUID | None = None
+    company_id: UUID | None = None
     overdue: bool | None = Field(None, description="Only open tasks past their due time.")
 
 
@@ -69,6 +76,7 @@ class TaskIn(Schema):
     assignee_id: UUID | None = Field(None, description="A member of this organization.")
     priority: TaskPriority = TaskPriority.NORMAL
     contact_id: UUID | None = None
+    company_id: UUID | None = None
 
 
 class TaskPatch(Schema):
@@ -105,7 +113,7 @@ def tasks_list(request: ApiRequest, page: Query[PageParams], filters: Query[Task
         return {"items": [], "next_cursor": None}
     qs = task_list(tenant=request.tenant, filters={
         "assignee": assignee, "status": filters.status, "contact": filters.contact_id,
-        "overdue": filters.overdue,
+        "company": filters.company_id, "overdue": filters.overdue,
     })
     return paginate(qs, page, ordering=TASK_ORDERING)
 
@@ -119,6 +127,7 @@ def tasks_create(request: ApiRequest, payload: TaskIn) -> Any:
         description=payload.description, due_at=aware(payload.due_at, "due_at"),
         assignee=member_user(request, payload.assignee_id), priority=payload.priority,
         contact=contact_in_body(request, payload.contact_id),
+        company=company_in_body(request, payload.company_id),
     )
     return Status(201, task_get(tenant=request.tenant, task_id=task.pk))
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from tend.core.tenancy import tenant_scope
 from tend.core.tests.apitools import bearer, make_key, signed_in
-from tend.people.models import Activity, Consent, Interaction, Note, Task
+from tend.people.models import Activity, Company, Consent, Interaction, Note, Task
 from tend.people.services.notes import note_create
 from tend.people.tests.helpers_360 import add_member, make_contact, member_actor
 
@@ -170,6 +170,17 @@ def test_tasks_api(tenant, owner, client, contact, make_user):
     assert post(client, f"{task_url}/complete", {}).json()["status"] == "DONE"
     assert post(client, f"{task_url}/reopen", {}).json()["status"] == "OPEN"
     assert client.get(f"{API}/tasks", {"assignee": "nobody"}).status_code == 422
+    with tenant_scope(tenant):
+        company = Company.objects.create(tenant=tenant, name="Oasis Ltd")
+    about = post(client, f"{API}/tasks", {"title": "Renew sponsorship",
+                                          "company_id": str(company.pk)})
+    assert about.json()["company_id"] == str(company.pk)
+    assert [t["title"] for t in client.get(f"{API}/tasks", {"company_id": str(company.pk)})
+            .json()["items"]] == ["Renew sponsorship"]
+    client.delete(f"{API}/tasks/{about.json()['id']}")
+    unknown = post(client, f"{API}/tasks", {"title": "x",
+                                            "company_id": "00000000-0000-0000-0000-000000000001"})
+    assert [e["field"] for e in unknown.json()["errors"]] == ["company_id"]
     assert client.delete(task_url).status_code == 204
     with tenant_scope(tenant):
         assert Task.objects.count() == 2
