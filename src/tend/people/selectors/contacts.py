@@ -96,7 +96,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _exact_alias_ids(tenant: Tenant, search: str) -> QuerySet[IdentityAlias] | None:
+def _exact_alias_ids(tenant: Tenant, search: str) -> QuerySet[Any, Any] | None:
     """Contacts holding `search` as an identity, when it reads as an email or a phone."""
     values: list[tuple[str, str]] = []
     if "@" in search:
@@ -242,8 +242,9 @@ def contact_filter_condition(*, tenant: Tenant, actor: Actor | None,
     tag = filters.get("tag") or ""
     if tag:
         tag_id = _uuid(tag, "tag", errors)
-        condition &= Q(Exists(ContactTag.objects.filter(tenant=tenant, contact=OuterRef("pk"),
-                                                        tag_id=tag_id)))
+        if tag_id is not None:
+            condition &= Q(Exists(ContactTag.objects.filter(
+                tenant=tenant, contact=OuterRef("pk"), tag_id=tag_id)))
     company = filters.get("company") or ""
     if company == "none":
         condition &= Q(company__isnull=True)

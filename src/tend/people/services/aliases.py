@@ -29,7 +29,8 @@ MAX_SOURCE = 100
 
 def alias_field(type: str) -> str:
     """The input field an alias of `type` is reported under."""
-    return {AliasType.EMAIL: "email", AliasType.PHONE: "phone"}.get(type, "value")
+    fields: dict[str, str] = {AliasType.EMAIL: "email", AliasType.PHONE: "phone"}
+    return fields.get(type, "value")
 
 
 def _check_contact(tenant: Tenant, contact: Contact) -> None:

@@ -3,7 +3,7 @@ create/edit form."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
@@ -85,7 +85,7 @@ class CompanyForm(forms.Form):
     def __init__(self, *args: Any, tenant: Tenant, custom: dict[str, Any] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [("", "—"), *_members(tenant)]
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "—"), *_members(tenant)]
         self.definitions = custom_definitions(tenant=tenant, entity_type="company",
                                               active_only=True)
         self.custom_names = add_custom_fields(self, definitions=self.definitions,

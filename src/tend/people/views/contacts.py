@@ -3,7 +3,7 @@ actions) and the create/edit form. The contact's own page is `people:contacts-de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -289,12 +289,13 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["company"].choices = [("", "—"), *[
+        cast(forms.ChoiceField, self.fields["company"]).choices = [("", "—"), *[
             (str(pk), name) for pk, name in company_list(tenant=tenant).values_list("pk",
                                                                                    "name")]]
-        self.fields["owner"].choices = [("", "—"), *_members(tenant)]
-        self.fields["language"].choices = [("", "—"), *settings.LANGUAGES]
-        self.fields["tags"].choices = [(str(t.pk), t.name) for t in tag_list(tenant=tenant)]
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "—"), *_members(tenant)]
+        cast(forms.ChoiceField, self.fields["language"]).choices = [("", "—"), *settings.LANGUAGES]
+        tags = [(str(t.pk), t.name) for t in tag_list(tenant=tenant)]
+        cast(forms.ChoiceField, self.fields["tags"]).choices = tags
         self.definitions = custom_definitions(tenant=tenant, entity_type="contact",
                                               active_only=True)
         add_custom_fields(self, definitions=self.definitions, tenant=tenant,
