@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -33,7 +33,12 @@ from tend.core.services.guards import check_perm
 from tend.people.choices import IngestionStatus
 from tend.people.models import Activity, Contact, IngestionLog, IngestionSource
 from tend.people.services.activities import MAX_TYPE, activity_record
-from tend.people.services.resolution import contact_resolve
+from tend.people.services.resolution import (
+    Identifier,
+    contact_resolve,
+    identifiers_clean,
+    identifiers_owners,
+)
 
 MAX_BATCH = 1000
 TEXT_LIMITS = {"category": 30, "channel": 30, "title": 300, "source": 100,
@@ -87,6 +92,7 @@ class _Item:
     source_event_id: str | None
     occurred_at: datetime
     identifiers: list[Any] | None = None
+    cleaned: list[Identifier] = field(default_factory=list)
     contact_id: UUID | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
@@ -191,10 +197,16 @@ def _validate(raw: Any, default_source: str) -> _Item:
                  defaults=defaults or {}, values=values)
 
 
-def _process(tenant: Tenant, actor: Actor, index: int, item: _Item) -> ItemResult:
+def _process(tenant: Tenant, actor: Actor, index: int, item: _Item,
+             owners: dict[tuple[str, str, str], Contact]) -> ItemResult:
     created_contact = False
     conflicts: list[UUID] = []
-    if item.contact_id is not None:
+    # Known before the batch began: every identifier held by one and the same contact.
+    found = {owners[i.key].pk: owners[i.key] for i in item.cleaned if i.key in owners}
+    complete = item.cleaned and all(i.key in owners for i in item.cleaned)
+    if item.contact_id is None and complete and len(found) == 1:
+        contact = next(iter(found.values()))
+    elif item.contact_id is not None:
         contact = Contact.objects.filter(tenant=tenant, pk=item.contact_id).first()
         if contact is None:
             raise ValidationFailed(fields={"contact_id": [_("No such contact.")]})
@@ -214,12 +226,17 @@ def _process(tenant: Tenant, actor: Actor, index: int, item: _Item) -> ItemResul
 
 def _known_events(tenant: Tenant, items: list[_Item | None]) -> dict[tuple[str, str], Activity]:
     """Activities already recorded for the batch's event ids (one query)."""
-    keys = {(i.source, i.source_event_id) for i in items if i and i.source_event_id}
-    if not keys:
+    by_source: dict[str, set[str]] = {}
+    for item in items:
+        if item is not None and item.source_event_id:
+            by_source.setdefault(item.source, set()).add(item.source_event_id)
+    if not by_source:
         return {}
+    # One IN list per source (a batch rarely has more than one): a flat OR of a thousand
+    # pairs would be too deep an expression for SQLite.
     condition = Q()
-    for source, event_id in keys:
-        condition |= Q(source=source, source_event_id=event_id)
+    for source, event_ids in by_source.items():
+        condition |= Q(source=source, source_event_id__in=sorted(event_ids))
     rows = Activity.objects.filter(condition, tenant=tenant).only(
         "id", "contact_id", "source", "source_event_id")
     return {(a.source, a.source_event_id or ""): a for a in rows}
@@ -230,6 +247,14 @@ def _error_text(errors: dict[str, list[str]]) -> str:
                      for name, messages in errors.items() for m in messages)[:MAX_ERROR]
 
 
+def _event_id_of(raw: Any, item: _Item | None) -> str:
+    """The event id to log an item under, even when the item was refused."""
+    if item is not None:
+        return item.source_event_id or ""
+    value = raw.get("source_event_id") if isinstance(raw, dict) else None
+    return value.strip()[:200] if isinstance(value, str) else ""
+
+
 def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, source_name: str,
                raws: list[Any], items: list[_Item | None], results: list[ItemResult]) -> None:
     """One log row per item; an event seen before (same source and event id) bumps the
@@ -237,21 +262,27 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
     now = timezone.now()
     status_of = {"created": IngestionStatus.PROCESSED, "duplicate": IngestionStatus.DUPLICATE,
                  "error": IngestionStatus.FAILED}
-    event_ids = {item.source_event_id for item in items if item and item.source_event_id}
+    event_ids = {e for raw, item in zip(raws, items, strict=True)
+                 if (e := _event_id_of(raw, item))}
     existing: dict[str, IngestionLog] = {}
     if event_ids:
         for log in IngestionLog.objects.filter(tenant=tenant, source_name=source_name,
                                                source_event_id__in=event_ids):
             existing.setdefault(log.source_event_id, log)
+    def state(log: IngestionLog) -> tuple[Any, ...]:
+        return (log.status, log.error, log.contact_id, log.activity_id)
+
     new_logs: list[IngestionLog] = []
     changed: dict[Any, IngestionLog] = {}
+    before: dict[Any, tuple[tuple[Any, ...], int]] = {}
     for raw, item, result in zip(raws, items, results, strict=True):
-        event_id = item.source_event_id if item and item.source_event_id else ""
+        event_id = _event_id_of(raw, item)
         found = existing.get(event_id) if event_id else None
         if found is not None:
             log = found
             if not log._state.adding:  # a row of an earlier batch, not one made above
                 changed.setdefault(log.pk, log)
+                before.setdefault(log.pk, (state(log), log.attempts))
         else:
             log = IngestionLog(tenant=tenant, source=source, source_name=source_name,
                                source_event_id=event_id, attempts=0,
@@ -270,10 +301,22 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
         log.activity_id = result.activity_id or log.activity_id
         log.processed_at = now
     IngestionLog.objects.bulk_create(new_logs, batch_size=500)
-    if changed:
+    # Redeliveries mostly change nothing but the attempt count: one UPDATE per increment
+    # (bulk_update's CASE per row is slow to build); the few that changed otherwise get it.
+    bumps: dict[int, list[Any]] = {}
+    rewrites: list[IngestionLog] = []
+    for pk, log in changed.items():
+        old_state, old_attempts = before[pk]
+        if state(log) == old_state:
+            bumps.setdefault(log.attempts - old_attempts, []).append(pk)
+        else:
+            rewrites.append(log)
+    for increment, ids in bumps.items():
+        IngestionLog.objects.filter(tenant=tenant, pk__in=ids).update(
+            attempts=F("attempts") + increment, processed_at=now)
+    if rewrites:
         IngestionLog.objects.bulk_update(
-            list(changed.values()),
-            ["attempts", "status", "error", "contact", "activity", "processed_at"],
+            rewrites, ["attempts", "status", "error", "contact", "activity", "processed_at"],
             batch_size=500,
         )
 
@@ -303,13 +346,22 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
     results: list[ItemResult | None] = []
     for index, raw in enumerate(items):
         try:
-            validated.append(_validate(raw, default))
+            item = _validate(raw, default)
+            if item.identifiers is not None:
+                item.cleaned = identifiers_clean(tenant=tenant, identifiers=item.identifiers)
+            validated.append(item)
             results.append(None)
         except ValidationFailed as exc:
             validated.append(None)
             results.append(ItemResult(index=index, status="error", errors=exc.fields))
     with transaction.atomic():
         known = _known_events(tenant, validated)
+        owners = identifiers_owners(
+            tenant=tenant,
+            identifiers=[i for item in validated if item is not None
+                         and (item.source, item.source_event_id or "") not in known
+                         for i in item.cleaned],
+        )
         for index, item in enumerate(validated):
             if item is None:
                 continue
@@ -320,7 +372,7 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
                 continue
             try:
                 with transaction.atomic():
-                    result = _process(tenant, actor, index, item)
+                    result = _process(tenant, actor, index, item, owners)
             except TendError as exc:
                 fields = exc.fields or {"": [exc.message]}
                 results[index] = ItemResult(index=index, status="error", errors=fields)

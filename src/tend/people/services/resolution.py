@@ -128,6 +128,22 @@ def _lookup(tenant: Tenant, identifiers: Sequence[Identifier]) -> list[IdentityA
     return list(IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact"))
 
 
+def identifiers_owners(*, tenant: Tenant,
+                       identifiers: Iterable[Identifier]) -> dict[tuple[str, str, str], Contact]:
+    """Which contact holds each of `identifiers` (cleaned), for many at once: one query with
+    an IN list per (type, system). Identifiers nobody holds are absent."""
+    groups: dict[tuple[str, str], set[str]] = {}
+    for identifier in identifiers:
+        groups.setdefault((identifier.type, identifier.system), set()).add(identifier.value)
+    if not groups:
+        return {}
+    condition = Q()
+    for (type, system), values in groups.items():
+        condition |= Q(type=type, system=system, value__in=sorted(values))
+    aliases = IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact")
+    return {(a.type, a.system, a.value): _survivor(a.contact) for a in aliases}
+
+
 def _survivor(contact: Contact) -> Contact:
     """A merged contact's aliases normally moved with the merge; if one was left behind,
     resolve to the contact it was merged into."""

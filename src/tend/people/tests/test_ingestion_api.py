@@ -129,6 +129,18 @@ def test_batch_replay_is_idempotent(api, tenant):
         assert Contact.objects.count() == 5
 
 
+def test_a_full_batch_of_1000(api, tenant):
+    with tenant_scope(tenant):
+        contact = contact_create(tenant=tenant, actor=Actor.system(), data={"first_name": "F"})
+    batch = {"items": [{"contact_id": str(contact.pk), "type": "PAGE_VIEWED",
+                        "source": "web" if n % 2 else "app", "source_event_id": f"v-{n}"}
+                       for n in range(1000)]}
+    assert post(api, batch).json()["counts"] == {"created": 1000, "duplicate": 0, "error": 0}
+    assert post(api, batch).json()["counts"] == {"created": 0, "duplicate": 1000, "error": 0}
+    with tenant_scope(tenant):
+        assert IngestionLog.objects.filter(attempts=2).count() == 1000
+
+
 def test_batch_limits(api, tenant):
     response = post(api, {"items": [item(n) for n in range(1001)]})
     assert response.status_code == 422
