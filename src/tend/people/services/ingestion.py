@@ -204,12 +204,14 @@ def _process(tenant: Tenant, actor: Actor, index: int, item: _Item,
     # Known before the batch began: every identifier held by one and the same contact.
     found = {owners[i.key].pk: owners[i.key] for i in item.cleaned if i.key in owners}
     complete = item.cleaned and all(i.key in owners for i in item.cleaned)
+    contact: Contact
     if item.contact_id is None and complete and len(found) == 1:
         contact = next(iter(found.values()))
     elif item.contact_id is not None:
-        contact = Contact.objects.filter(tenant=tenant, pk=item.contact_id).first()
-        if contact is None:
+        named = Contact.objects.filter(tenant=tenant, pk=item.contact_id).first()
+        if named is None:
             raise ValidationFailed(fields={"contact_id": [_("No such contact.")]})
+        contact = named
     else:
         resolved = contact_resolve(tenant=tenant, actor=actor, identifiers=item.identifiers,
                                    defaults=item.defaults, source=item.source)
@@ -346,10 +348,11 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
     results: list[ItemResult | None] = []
     for index, raw in enumerate(items):
         try:
-            item = _validate(raw, default)
-            if item.identifiers is not None:
-                item.cleaned = identifiers_clean(tenant=tenant, identifiers=item.identifiers)
-            validated.append(item)
+            checked = _validate(raw, default)
+            if checked.identifiers is not None:
+                checked.cleaned = identifiers_clean(tenant=tenant,
+                                                    identifiers=checked.identifiers)
+            validated.append(checked)
             results.append(None)
         except ValidationFailed as exc:
             validated.append(None)
