@@ -213,3 +213,16 @@ def test_arabic_pages_are_right_to_left(tenant, owner):
         assert response.status_code == 200
         assert '<html lang="ar" dir="rtl">' in response.content.decode()
     assert "Lina" in pages[0].content.decode()
+
+
+def test_shared_views_need_manage_and_are_seen_by_all(web, viewer_web, tenant):
+    viewer_web.post(f"{LIST}views/?status=INACTIVE", {"name": "Mine", "is_shared": "on"})
+    with tenant_scope(tenant):
+        assert SavedView.objects.count() == 0
+    web.post(f"{LIST}views/?status=INACTIVE", {"name": "Team", "is_shared": "on"})
+    web.post(f"{LIST}views/", {"name": "Private"})
+    html = viewer_web.get(LIST).content.decode()
+    assert ">Team</a>" in html and "Private" not in html
+    with tenant_scope(tenant):
+        team = SavedView.objects.get(name="Team")
+    assert viewer_web.post(f"{LIST}views/{team.pk}/delete/").status_code == 403
