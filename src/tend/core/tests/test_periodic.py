@@ -177,9 +177,11 @@ def test_memberships_end_expired(tenant, make_user):
 
 def test_core_tick_runs_housekeeping(db):
     runs = tick("w1")
-    assert sorted((r.name, r.ok) for r in runs) == [
-        ("core.end_expired_memberships", True),
-        ("core.fail_stale_jobs", True),
-        ("core.prune_idempotency_keys", True),
-        ("core.prune_task_results", True),
+    # Other modules register periodic jobs too; the core's own must all have run, and well.
+    assert all(r.ok for r in runs)
+    assert sorted(r.name for r in runs if r.name.startswith("core.")) == [
+        "core.end_expired_memberships",
+        "core.fail_stale_jobs",
+        "core.prune_idempotency_keys",
+        "core.prune_task_results",
     ]
