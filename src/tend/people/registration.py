@@ -33,6 +33,7 @@ def register() -> None:
             NavEntry(_("My tasks"), "people:tasks-mine", "tasks.view"),
             NavEntry(_("Import"), "people:imports-list", "contacts.add"),
             NavEntry(_("Duplicates"), "people:duplicates-list", "contacts.manage"),
+            NavEntry(_("Ingestion"), "people:ingestion-sources", "activities.manage"),
         ),
     ))
     from tend.core.demo import register_demo

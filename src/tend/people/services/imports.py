@@ -68,6 +68,7 @@ from tend.people.models import (
     ContactTag,
     IdentityAlias,
 )
+from tend.people.services import bulkwrite
 from tend.people.services.contacts import computed_display_name
 
 BATCH_SIZE = 1000
@@ -94,6 +95,9 @@ LIFECYCLE_ALIASES = {
 # Cells a spreadsheet would run as a formula (see `safe_cell`).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_FIRST = frozenset("=+-@\t\r")
+# Plain strings (not the enum members) for the keys built for every row.
+EMAIL, PHONE, EXTERNAL = str(AliasType.EMAIL.value), str(AliasType.PHONE.value), str(
+    AliasType.EXTERNAL.value)
 COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "merged", "errors")
 
 
@@ -229,6 +233,28 @@ def contact_import_configure(*, tenant: Tenant, actor: Actor, imp: ContactImport
     return imp
 
 
+_PLAIN_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63})$")
+# Domains email_validator refuses (special-use names): left to it.
+_SPECIAL_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
+def fast_email(value: str) -> str | None:
+    """The normalized form of a plain ASCII address (what `normalize_email` gives for it), or
+    None when the address needs the full check (non-ASCII, quoted, odd domains, too long).
+    Most addresses in a file are plain, and the full check is the slowest step of a row."""
+    if len(value) > 254:
+        return None
+    match = _PLAIN_EMAIL.match(value)
+    if match is None or match.group(1).lower() in _SPECIAL_TLDS:
+        return None
+    local = value.partition("@")[0]
+    if len(local) > 64:
+        return None
+    return value.lower()
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -254,9 +280,8 @@ class ParsedRow:
     errors: list[str] = field(default_factory=list)
 
     def identity_keys(self) -> list[tuple[str, str, str]]:
-        return ([(str(AliasType.EMAIL), "", e) for e in self.emails]
-                + [(str(AliasType.PHONE), "", p) for p in self.phones]
-                + [(str(AliasType.EXTERNAL), s, v) for s, v in self.externals])
+        return ([(EMAIL, "", e) for e in self.emails] + [(PHONE, "", p) for p in self.phones]
+                + [(EXTERNAL, s, v) for s, v in self.externals])
 
 
 _country_names: dict[str, str] = {}
@@ -313,10 +338,10 @@ class RowParser:
                 value = value[1:]  # escaped by a spreadsheet export (ours too): take it back
             if target == "email":
                 for part in MULTI_SPLIT.split(value):
-                    self._identity(row, AliasType.EMAIL, part, row.emails, _("email"))
+                    self._identity(row, EMAIL, part, row.emails)
             elif target == "phone":
                 for part in MULTI_SPLIT.split(value):
-                    self._identity(row, AliasType.PHONE, part, row.phones, _("phone"))
+                    self._identity(row, PHONE, part, row.phones)
             elif target == "tags":
                 for name in TAG_SPLIT.split(value):
                     name = name.strip().strip('"').strip()
@@ -351,13 +376,14 @@ class RowParser:
             row.errors.append(_("The row has no name, email, phone or id."))
         return row
 
-    def _identity(self, row: ParsedRow, type: str, value: str, into: list[str],
-                  label: str) -> None:
+    def _identity(self, row: ParsedRow, type: str, value: str, into: list[str]) -> None:
         if not value:
             return
         try:
-            normalized = normalize_alias(type, value, region=self.region)
+            normalized = (fast_email(value) if type == EMAIL else None) or (
+                normalize_alias(type, value, region=self.region))
         except ValidationFailed:
+            label = _("email") if type == EMAIL else _("phone")
             row.errors.append(_("%(field)s: “%(value)s” is not valid.")
                               % {"field": label, "value": value[:100]})
             return
@@ -601,6 +627,8 @@ class ImportRun:
         now = timezone.now()
         new_contacts = [t.contact for t in targets.values() if t.is_new]
         updated = [t for t in targets.values() if not t.is_new and t.changed]
+        title = _("Imported from %(name)s") % {"name": self.imp.original_name[:200]}
+        actor_label = str(_("Import"))
         for target in targets.values():
             if target.is_new or target.changed:
                 contact = target.contact
@@ -612,12 +640,11 @@ class ImportRun:
                                    "activity_count_30d", "activity_count_90d"}
                 activities.append(Activity(
                     tenant=self.tenant, contact=contact, type=ACTIVITY_TYPE,
-                    category=ActivityCategory.SYSTEM, title=_("Imported from %(name)s")
-                    % {"name": self.imp.original_name[:200]},
+                    category=ActivityCategory.SYSTEM, title=title,
                     metadata={"import_id": str(self.imp.pk),
                               "created": target.is_new}, source="import",
                     source_id=str(self.imp.pk), occurred_at=now, processed_at=now,
-                    actor_label=str(_("Import")), related_type="people.contactimport",
+                    actor_label=actor_label, related_type="people.contactimport",
                     related_id=str(self.imp.pk), created_by=self.user,
                 ))
         tag_links = self._tag_links(targets)
@@ -625,23 +652,19 @@ class ImportRun:
             self.counts[key] += batch_counts[key]
         with transaction.atomic():
             offset = self._write_errors(error_rows) if error_rows else None
-            if self.new_companies:
-                Company.objects.bulk_create(self.new_companies)
-            if new_contacts:
-                Contact.objects.bulk_create(new_contacts, batch_size=self.batch_size)
+            for obj in itertools.chain(self.new_companies, new_contacts, new_aliases, tag_links,
+                                       activities):
+                obj.created_at = obj.updated_at = now
+            bulkwrite.bulk_insert(Company, self.new_companies)
+            bulkwrite.bulk_insert(Contact, new_contacts)
             if updated:
                 fields = sorted(set().union(*(t.changed for t in updated)) | {"updated_at"})
                 for target in updated:
                     target.contact.updated_at = now
-                Contact.objects.bulk_update([t.contact for t in updated], fields,
-                                            batch_size=self.batch_size)
-            if new_aliases:
-                IdentityAlias.objects.bulk_create(new_aliases, batch_size=self.batch_size)
-            if tag_links:
-                ContactTag.objects.bulk_create(tag_links, batch_size=self.batch_size,
-                                               ignore_conflicts=True)
-            if activities:
-                Activity.objects.bulk_create(activities, batch_size=self.batch_size)
+                bulkwrite.bulk_update(Contact, [t.contact for t in updated], fields)
+            bulkwrite.bulk_insert(IdentityAlias, new_aliases)
+            bulkwrite.bulk_insert(ContactTag, tag_links, ignore_conflicts=True)
+            bulkwrite.bulk_insert(Activity, activities)
             options = dict(self.imp.options or {})
             if offset is not None:
                 options["error_bytes"] = offset
@@ -795,10 +818,10 @@ class ImportRun:
                 continue
             type, system, value = identity
             primary = False
-            if type == AliasType.EMAIL and not contact.primary_email:
+            if type == EMAIL and not contact.primary_email:
                 contact.primary_email, primary = value, True
                 target.changed.add("primary_email")
-            elif type == AliasType.PHONE and not contact.primary_phone:
+            elif type == PHONE and not contact.primary_phone:
                 contact.primary_phone, primary = value, True
                 target.changed.add("primary_phone")
             new_aliases.append(IdentityAlias(

@@ -146,5 +146,5 @@ def test_import_list_query_count(api, tenant, owner, django_assert_max_num_queri
     with tenant_scope(tenant):
         assert ContactImport.objects.count() == 3
         assert Contact.objects.count() == 0
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         assert len(api.get(BASE).json()["items"]) == 3

@@ -202,10 +202,14 @@ def test_batch_failure_leaves_nothing_half_written(scoped, monkeypatch):
 
     imp = make_import(scoped, "Email,Company\na@example.com,Acme\nb@example.com,Beta\n")
 
-    def boom(*args, **kwargs):
-        raise RuntimeError("disk full")
+    real_insert = imports.bulkwrite.bulk_insert
 
-    monkeypatch.setattr(imports.Activity.objects, "bulk_create", boom)
+    def boom(model, objs, **kwargs):
+        if model is imports.Activity:
+            raise RuntimeError("disk full")
+        real_insert(model, objs, **kwargs)
+
+    monkeypatch.setattr(imports.bulkwrite, "bulk_insert", boom)
     with pytest.raises(RuntimeError):
         contact_import_run(tenant=scoped, imp=imp)
     assert (Contact.objects.count(), Company.objects.count(), IdentityAlias.objects.count()) == (
@@ -266,3 +270,21 @@ def test_start_queues_a_job_once(scoped, django_capture_on_commit_callbacks):
     with pytest.raises(Conflict):
         contact_import_start(tenant=scoped, actor=SYSTEM, imp=imp)
     assert codecs  # the module is used by other tests of this file
+
+
+@pytest.mark.parametrize("address", [
+    "Ann.Lee@Example.COM", "a+b@sub.example.org", "x@y.co", "o'neil@example.ie",
+    "a..b@example.com", ".a@example.com", "a@-example.com", "a@example", "a@ex_ample.com",
+    "a@example.test", "a@localhost", "émile@example.fr", "a@exämple.de", "\"q\"@example.com",
+    "a@b.c", "x" * 65 + "@example.com",
+])
+def test_fast_email_agrees_with_the_full_check(address):
+    from tend.people.identities import normalize_email
+    from tend.people.services.imports import fast_email
+
+    try:
+        full = normalize_email(address)
+    except ValidationFailed:
+        full = None
+    fast = fast_email(address)
+    assert fast is None or fast == full

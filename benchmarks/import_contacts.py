@@ -1,0 +1,228 @@
+"""W1: contact import throughput, against COPY + INSERT … ON CONFLICT of the same file.
+
+Generates a CSV of `--rows` rows (default 100,000) with 2% duplicate emails (an address seen
+earlier in the file) and 5% bad rows (an address that is not one), a tenth of the rows naming
+contacts that already exist, into an organization already holding `--existing` contacts
+(default: as many as the rows). Then:
+
+- **ours**: the real import (`contact_import_create` → `contact_import_configure` →
+  `contact_import_run`: reading, per-row validation and normalization, identity matching,
+  batches of 1,000 with the checkpoint, error file, activities, audit);
+- **baseline** (PostgreSQL only): the same file with `COPY … FROM STDIN` into a temporary
+  staging table, then one `INSERT … SELECT … ON CONFLICT (email) DO UPDATE` into a plain table
+  keyed by email (no validation, no normalization, no identities, no activities).
+
+Prints rows/s, the ratio, and the resident memory (RSS) sampled after every batch: it stays
+flat because the file is streamed.
+
+    uv run python benchmarks/import_contacts.py                      # SQLite, temporary dir
+    uv run python benchmarks/import_contacts.py --rows 1000000
+    uv run python benchmarks/import_contacts.py \
+        --database-url postgres://tend@127.0.0.1:5432/bench_imports
+      (a database the script may create and migrate; it is dropped again at the end when the
+      script created it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database of `url` if missing; returns True when it was created."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+            return True
+    return False
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup(database_url: str | None, data_dir: str) -> None:
+    os.environ["TEND_DATA_DIR"] = data_dir
+    os.environ.setdefault("TEND_SECRET_KEY", "benchmark-secret-key-not-for-production")
+    os.environ["TEND_LOG_LEVEL"] = "WARNING"
+    if database_url:
+        os.environ["TEND_DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def write_csv(path: str, rows: int, existing: int, seed: int = 7) -> dict[str, int]:
+    """The benchmark file; returns how many rows of each kind it holds."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    kinds = {"new": 0, "existing": 0, "duplicate": 0, "bad": 0}
+    seen: list[int] = []
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write("Email,First name,Last name,Phone,City,Lifecycle stage\n")
+        for n in range(rows):
+            roll = rng.random()
+            if roll < 0.05:
+                email, kinds["bad"] = f"bad-address-{n}", kinds["bad"] + 1
+            elif roll < 0.07 and seen:
+                email = f"new{rng.choice(seen)}@bench.example"
+                kinds["duplicate"] += 1
+            elif roll < 0.17 and existing:
+                email = f"old{rng.randrange(existing)}@bench.example"
+                kinds["existing"] += 1
+            else:
+                email = f"new{n}@bench.example"
+                seen.append(n)
+                kinds["new"] += 1
+            phone = f"+1415{5550000 + n % 10000:07d}" if n % 3 == 0 else ""
+            stage = ("lead", "customer", "")[n % 3]
+            out.write(f"{email},First{n},Last{n},{phone},City {n % 97},{stage}\n")
+    return kinds
+
+
+def seed_contacts(tenant, count: int) -> None:  # type: ignore[no-untyped-def]
+    from django.db import transaction
+
+    from tend.people.models import Contact, IdentityAlias
+
+    step = 5_000
+    for start in range(0, count, step):
+        contacts, aliases = [], []
+        for n in range(start, min(count, start + step)):
+            contact = Contact(tenant=tenant, first_name=f"Old{n}", display_name=f"Old{n}",
+                              primary_email=f"old{n}@bench.example")
+            contacts.append(contact)
+            aliases.append(IdentityAlias(tenant=tenant, contact=contact, type="EMAIL",
+                                         value=f"old{n}@bench.example", is_primary=True))
+        with transaction.atomic():
+            Contact.objects.bulk_create(contacts)
+            IdentityAlias.objects.bulk_create(aliases)
+
+
+def run_ours(tenant, path: str) -> tuple[float, dict[str, int], list[float]]:  # type: ignore[no-untyped-def]
+    from django.core.files import File
+
+    from tend.core.actors import Actor
+    from tend.people.services.imports import (
+        contact_import_configure,
+        contact_import_create,
+        contact_import_run,
+    )
+
+    actor = Actor.system()
+    samples: list[float] = []
+    started = time.perf_counter()
+    with open(path, "rb") as handle:
+        imp = contact_import_create(tenant=tenant, actor=actor,
+                                    file=File(handle, name="bench.csv"))  # type: ignore[arg-type]
+    imp = contact_import_configure(tenant=tenant, actor=actor, imp=imp, mapping=imp.mapping,
+                                   mode="UPDATE")
+    counts = contact_import_run(tenant=tenant, imp=imp,
+                                after_batch=lambda n: samples.append(rss_mib()))
+    return time.perf_counter() - started, counts, samples
+
+
+def run_baseline(path: str) -> float:
+    """COPY the file into a staging table, then INSERT … ON CONFLICT into a plain table."""
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_baseline_contact")
+        cursor.execute("CREATE TABLE bench_baseline_contact (email text PRIMARY KEY, "
+                       "first_name text, last_name text, phone text, city text, stage text)")
+        cursor.execute("CREATE TEMP TABLE bench_staging (email text, first_name text, "
+                       "last_name text, phone text, city text, stage text) ON COMMIT DROP")
+        with open(path, "rb") as handle, cursor.cursor.copy(
+                "COPY bench_staging FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            while data := handle.read(1 << 20):
+                copy.write(data)
+        cursor.execute(
+            "INSERT INTO bench_baseline_contact SELECT DISTINCT ON (lower(email)) lower(email), "
+            "first_name, last_name, phone, city, stage FROM bench_staging "
+            "ON CONFLICT (email) DO UPDATE SET first_name = EXCLUDED.first_name, "
+            "last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, city = EXCLUDED.city, "
+            "stage = EXCLUDED.stage")
+        cursor.execute("DROP TABLE bench_baseline_contact")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--existing", type=int, default=None,
+                        help="contacts the organization holds before (default: --rows)")
+    parser.add_argument("--database-url", default=os.environ.get("TEND_BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    existing = args.rows if args.existing is None else args.existing
+    created_db = False
+    if args.database_url:
+        created_db = ensure_database(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="tend-bench-import-") as data_dir:
+        setup(args.database_url, data_dir)
+        from django.db import connection
+
+        from tend.core.actors import Actor
+        from tend.core.services.tenants import tenant_create
+        from tend.core.tenancy import system_scope, tenant_scope
+
+        path = os.path.join(data_dir, "bench.csv")
+        kinds = write_csv(path, args.rows, existing)
+        with system_scope():
+            tenant = tenant_create(name="Bench", slug=f"bench-{int(time.time())}",
+                                   actor=Actor.system())
+        with tenant_scope(tenant):
+            started = time.perf_counter()
+            seed_contacts(tenant, existing)
+            seeded = time.perf_counter() - started
+            rss_before = rss_mib()
+            seconds, counts, samples = run_ours(tenant, path)
+        vendor = connection.vendor
+        print(f"database: {vendor}; file: {args.rows:,} rows "
+              f"({os.path.getsize(path) / 2**20:.1f} MiB): {kinds}")
+        print(f"organization held {existing:,} contacts (seeded in {seeded:.1f} s)")
+        print(f"ours: {seconds:.2f} s = {args.rows / seconds:,.0f} rows/s; counts {counts}")
+        if samples:
+            print(f"RSS before the import {rss_before:.0f} MiB; during it (after each batch) "
+                  f"min {min(samples):.0f} / max {max(samples):.0f} MiB; process peak "
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        if vendor == "postgresql":
+            base = run_baseline(path)
+            print(f"baseline (COPY + INSERT … ON CONFLICT): {base:.2f} s = "
+                  f"{args.rows / base:,.0f} rows/s")
+            print(f"ours / baseline speed: {base / seconds:.2f}")
+        connection.close()
+    if created_db:
+        drop_database(args.database_url)
+
+
+if __name__ == "__main__":
+    main()
