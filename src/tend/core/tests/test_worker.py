@@ -20,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tend.core.background import enqueue_on_commit
 from tend.core.models import Job, PeriodicJob, Tag, Tenant
+from tend.core.periodic import periodic_jobs
 from tend.core.services.jobs import job_create
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.core.tests.worker_probe import PROBE_SLUG, probe_task
@@ -109,7 +110,9 @@ def test_worker_command_once_runs_a_job(db_queue, tenant, owner,
         "succeeded", 12, {"primes": 5, "others": 7}
     )
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
-    assert PeriodicJob.objects.filter(last_status="ok").count() == 4
+    # --once also ticks: every registered periodic job ran, and well.
+    assert PeriodicJob.objects.filter(last_status="ok").count() == len(periodic_jobs())
+    assert not PeriodicJob.objects.exclude(last_status="ok").exists()
 
 
 # --- two worker processes on PostgreSQL ---------------------------------------------------------
