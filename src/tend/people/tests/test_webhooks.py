@@ -157,3 +157,13 @@ def test_secret_is_stored_encrypted(hook, tenant):
     assert secret.startswith("whsec_")
     assert secret not in stored
     assert secret not in json.dumps(entry.changes)
+
+
+def test_an_inactive_organization_refuses_deliveries(hook, tenant):
+    from tend.core.tenancy import system_scope
+
+    source, secret = hook
+    with system_scope():
+        type(tenant).objects.filter(pk=tenant.pk).update(is_active=False)
+    assert deliver(Client(), source.key, secret, BOOKING).status_code == 403
+    assert _counts(tenant) == (0, 0, 0)
