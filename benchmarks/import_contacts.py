@@ -101,7 +101,8 @@ def write_csv(path: str, rows: int, existing: int, seed: int = 7) -> dict[str, i
                 email = f"new{n}@bench.example"
                 seen.append(n)
                 kinds["new"] += 1
-            phone = f"+1415{5550000 + n % 10000:07d}" if n % 3 == 0 else ""
+            # A phone for a third of the rows, unique per row (UK mobile numbers).
+            phone = f"+4479{n:08d}" if n % 3 == 0 else ""
             stage = ("lead", "customer", "")[n % 3]
             out.write(f"{email},First{n},Last{n},{phone},City {n % 97},{stage}\n")
     return kinds
