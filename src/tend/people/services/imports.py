@@ -461,15 +461,19 @@ def contact_import_preview(*, tenant: Tenant, imp: ContactImport,
 def contact_import_start(*, tenant: Tenant, actor: Actor, imp: ContactImport) -> Job:
     """Queue the run of a mapped import as a background job; returns the job.
 
-    Needs `contacts.add`. A MAPPED import starts from the top; a FAILED one (a worker died, an
-    error stopped it) resumes after its checkpoint. Anything else is a Conflict.
+    Needs `contacts.add`. A MAPPED import starts from the top; a FAILED one (an error stopped
+    it), or a RUNNING one whose job has ended (its worker died), resumes after its checkpoint.
+    Anything else is a Conflict.
     """
     check_perm(actor, "contacts.add")
-    if imp.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
-        raise Conflict(_("This import cannot be started now."))
     with transaction.atomic():
-        locked = ContactImport.objects.select_for_update().get(tenant=tenant, pk=imp.pk)
-        if locked.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
+        locked = (ContactImport.objects.select_for_update(of=("self",))
+                  .select_related("job").get(tenant=tenant, pk=imp.pk))
+        # A RUNNING import whose job ended (its worker died and the job was failed as stale,
+        # or someone cancelled it) stopped midway: it may resume like a FAILED one.
+        stopped = (locked.status == ImportStatus.RUNNING and locked.job is not None
+                   and locked.job.is_finished)
+        if locked.status not in (ImportStatus.MAPPED, ImportStatus.FAILED) and not stopped:
             raise Conflict(_("This import cannot be started now."))
         job = job_create(tenant=tenant, actor=actor, kind=IMPORT_JOB_KIND,
                          title=_("Import of %(name)s") % {"name": imp.original_name[:150]},

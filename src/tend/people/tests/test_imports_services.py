@@ -288,3 +288,17 @@ def test_fast_email_agrees_with_the_full_check(address):
         full = None
     fast = fast_email(address)
     assert fast is None or fast == full
+
+
+def test_an_import_whose_worker_died_can_resume(scoped, django_capture_on_commit_callbacks):
+    from tend.core.services.jobs import job_fail
+
+    imp = make_import(scoped, "Email\na@example.com\nb@example.com\n")
+    job = contact_import_start(tenant=scoped, actor=SYSTEM, imp=imp)  # never run: worker died
+    with pytest.raises(Conflict):
+        contact_import_start(tenant=scoped, actor=SYSTEM, imp=imp)
+    job_fail(tenant=scoped, job=job, message="The worker running this job stopped.")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = contact_import_start(tenant=scoped, actor=SYSTEM, imp=imp)
+    imp.refresh_from_db()
+    assert (again.pk != job.pk, imp.status, imp.counts["created"]) == (True, "SUCCEEDED", 2)
