@@ -302,3 +302,33 @@ def test_an_import_whose_worker_died_can_resume(scoped, django_capture_on_commit
         again = contact_import_start(tenant=scoped, actor=SYSTEM, imp=imp)
     imp.refresh_from_db()
     assert (again.pk != job.pk, imp.status, imp.counts["created"]) == (True, "SUCCEEDED", 2)
+
+
+def test_xlsx_and_vcard_files_import(scoped):
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Email", "First name", "Date of birth"])
+    sheet.append(["x@example.com", "Xena", "1990-02-03"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    imp = contact_import_create(tenant=scoped, actor=SYSTEM,
+                                file=SimpleUploadedFile("people.xlsx", buffer.getvalue()))
+    imp = contact_import_configure(tenant=scoped, actor=SYSTEM, imp=imp, mapping=imp.mapping)
+    assert contact_import_run(tenant=scoped, imp=imp)["created"] == 1
+    vcard = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Hopper;Grace;;;\r\nFN:Grace Hopper\r\n"
+             "EMAIL:grace@example.com\r\nTEL:+14155550123\r\nORG:Navy\r\n"
+             "CATEGORIES:pioneer\r\nEND:VCARD\r\n")
+    imp = make_import(scoped, vcard, name="people.vcf")
+    assert (imp.format, imp.detected_preset) == ("vcf", "tend")
+    assert contact_import_run(tenant=scoped, imp=imp)["created"] == 1
+    grace = Contact.objects.get(primary_email="grace@example.com")
+    assert (grace.display_name, grace.primary_phone, grace.company.name) == (
+        "Grace Hopper", "+14155550123", "Navy")
+    assert list(ContactTag.objects.filter(contact=grace).values_list("tag__name", flat=True)) == [
+        "pioneer"]
+    x = Contact.objects.get(primary_email="x@example.com")
+    assert (x.first_name, str(x.date_of_birth)) == ("Xena", "1990-02-03")
