@@ -516,6 +516,7 @@ class ImportRun:
         self.marker = f"import:{imp.pk}"
         self.actor = Actor.system()
         self.user = imp.created_by
+        self.user_id = imp.created_by_id
         self.tag_ids: dict[str, Any] = {t.name.lower(): t.pk for t in Tag.objects.filter(
             tenant=tenant)}
         self.option_tags = list(imp.tag_ids or [])
@@ -615,8 +616,8 @@ class ImportRun:
         loaded = {str(c.pk): c for c in Contact.objects.filter(tenant=self.tenant, pk__in=db_ids)}
         targets: dict[str, _Target] = {}  # contact id → target
         pending_keys: dict[tuple[str, str, str], str] = {}  # keys claimed in this batch
-        new_aliases: list[IdentityAlias] = []
-        activities: list[Activity] = []
+        new_aliases: list[bulkwrite.Row] = []
+        activities: list[bulkwrite.Row] = []
         batch_counts = dict.fromkeys(COUNT_KEYS, 0)
         error_rows: list[ParsedRow] = []
         self.new_companies: list[Company] = []
@@ -642,22 +643,23 @@ class ImportRun:
                 contact.activity_count_90d += 1
                 target.changed |= {"last_activity_at", "last_activity_type",
                                    "activity_count_30d", "activity_count_90d"}
-                activities.append(Activity(
-                    tenant=self.tenant, contact=contact, type=ACTIVITY_TYPE,
-                    category=ActivityCategory.SYSTEM, title=title,
-                    metadata={"import_id": str(self.imp.pk),
-                              "created": target.is_new}, source="import",
+                activities.append(bulkwrite.new_row(
+                    Activity, tenant_id=self.tenant.pk, contact_id=contact.pk,
+                    type=ACTIVITY_TYPE, category=str(ActivityCategory.SYSTEM.value),
+                    title=title, metadata={"import_id": str(self.imp.pk),
+                                           "created": target.is_new}, source="import",
                     source_id=str(self.imp.pk), occurred_at=now, processed_at=now,
                     actor_label=actor_label, related_type="people.contactimport",
-                    related_id=str(self.imp.pk), created_by=self.user,
+                    related_id=str(self.imp.pk), created_by_id=self.user_id,
                 ))
         tag_links = self._tag_links(targets)
         for key in COUNT_KEYS:
             self.counts[key] += batch_counts[key]
         with transaction.atomic():
             offset = self._write_errors(error_rows) if error_rows else None
-            for obj in itertools.chain(self.new_companies, new_contacts, new_aliases, tag_links,
-                                       activities):
+            objs: Iterable[Any] = itertools.chain(self.new_companies, new_contacts,
+                                                  new_aliases, tag_links, activities)
+            for obj in objs:
                 obj.created_at = obj.updated_at = now
             bulkwrite.bulk_insert(Company, self.new_companies)
             bulkwrite.bulk_insert(Contact, new_contacts)
@@ -693,7 +695,7 @@ class ImportRun:
             self.new_companies.append(by_name[lower])
         return {n: by_name[n.lower()] for n in names}
 
-    def _tag_links(self, targets: dict[str, _Target]) -> list[ContactTag]:
+    def _tag_links(self, targets: dict[str, _Target]) -> list[bulkwrite.Row]:
         names = {n for t in targets.values() for n in t.tags}
         for name in sorted(names):
             if name.lower() not in self.tag_ids:
@@ -708,20 +710,22 @@ class ImportRun:
                         tenant=self.tenant, slug=slugify(name, allow_unicode=True)).first()
                     if tag_match is not None:
                         self.tag_ids[name.lower()] = tag_match.pk
-        links = []
+        links: list[bulkwrite.Row] = []
         for target in targets.values():
             if not target.touched:
                 continue
             tag_ids = {self.tag_ids[n.lower()] for n in target.tags if n.lower() in self.tag_ids}
             tag_ids |= set(self.option_tags)
-            links += [ContactTag(tenant=self.tenant, contact=target.contact, tag_id=tag_id,
-                                 created_by=self.user) for tag_id in sorted(tag_ids, key=str)]
+            links += [bulkwrite.new_row(ContactTag, tenant_id=self.tenant.pk,
+                                        contact_id=target.contact.pk, tag_id=tag_id,
+                                        created_by_id=self.user_id)
+                      for tag_id in sorted(tag_ids, key=str)]
         return links
 
     def _place(self, row: ParsedRow, found: dict[tuple[str, str, str], tuple[Any, str]],
                existing_ids: set[str], loaded: dict[str, Contact],
                targets: dict[str, _Target], pending_keys: dict[tuple[str, str, str], str],
-               new_aliases: list[IdentityAlias], counts: dict[str, int],
+               new_aliases: list[bulkwrite.Row], counts: dict[str, int],
                companies: dict[str, Company]) -> None:
         keys = row.identity_keys()
         matches: set[str] = set()
@@ -776,7 +780,7 @@ class ImportRun:
     def _fill(self, target: _Target, row: ParsedRow, mode: str, companies: dict[str, Company],
               pending_keys: dict[tuple[str, str, str], str],
               found: dict[tuple[str, str, str], tuple[Any, str]],
-              new_aliases: list[IdentityAlias]) -> bool:
+              new_aliases: list[bulkwrite.Row]) -> bool:
         contact = target.contact
 
         def put(name: str, value: Any) -> None:
@@ -828,9 +832,10 @@ class ImportRun:
             elif type == PHONE and not contact.primary_phone:
                 contact.primary_phone, primary = value, True
                 target.changed.add("primary_phone")
-            new_aliases.append(IdentityAlias(
-                tenant=self.tenant, contact=contact, type=type, system=system, value=value,
-                is_primary=primary, source=self.marker, created_by=self.user))
+            new_aliases.append(bulkwrite.new_row(
+                IdentityAlias, tenant_id=self.tenant.pk, contact_id=contact.pk, type=type,
+                system=system, value=value, is_primary=primary, source=self.marker,
+                created_by_id=self.user_id))
             pending_keys[identity] = str(contact.pk)
             added = True
         if not contact.display_name_custom:
