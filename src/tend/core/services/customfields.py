@@ -655,3 +655,15 @@ def custom_values_merge(current: Mapping[str, Any] | None,
         else:
             merged[key] = value
     return merged
+
+
+def custom_values_for_write(*, tenant: Tenant, entity_type: str, values: Any,
+                            current: Mapping[str, Any] | None, partial: bool) -> dict[str, Any]:
+    """The `custom` column to store for a write: a partial write validates the given keys and
+    merges them into `current`; a full write validates and replaces everything (enforcing
+    required fields). Raises ValidationFailed with `custom.<key>` field messages."""
+    if partial:
+        patch = custom_values_validate(tenant=tenant, entity_type=entity_type, values=values,
+                                       partial=True)
+        return custom_values_merge(current, patch)
+    return custom_values_validate(tenant=tenant, entity_type=entity_type, values=values)

@@ -14,6 +14,7 @@ from tend.core.selectors.access import actor_for_membership
 from tend.core.selectors.customfields import customfield_get, customfield_list
 from tend.core.services.customfields import (
     custom_field_entities,
+    custom_values_for_write,
     custom_values_merge,
     custom_values_validate,
     customfield_activate,
@@ -407,3 +408,20 @@ def test_phone_without_a_region_needs_a_plus(tenant):
         "custom.mobile": ["Enter a valid phone number, e.g. +971501234567."]
     }
     assert _validate(tenant, {"mobile": "+971 50 123 4567"}) == {"mobile": "+971501234567"}
+
+
+def test_values_for_write_merges_a_partial_write_and_replaces_on_a_full_one(tenant):
+    _field(tenant, "level", "text", required=True)
+    _field(tenant, "size", "number")
+    stored = {"level": "gold", "size": 3}
+    with tenant_scope(tenant):
+        partial = custom_values_for_write(tenant=tenant, entity_type="contact",
+                                          values={"size": None}, current=stored, partial=True)
+        full = custom_values_for_write(tenant=tenant, entity_type="contact",
+                                       values={"level": "silver"}, current=stored, partial=False)
+        with pytest.raises(ValidationFailed) as excinfo:
+            custom_values_for_write(tenant=tenant, entity_type="contact", values={"size": 4},
+                                    current=stored, partial=False)
+    assert partial == {"level": "gold"}
+    assert full == {"level": "silver"}
+    assert list(excinfo.value.fields) == ["custom.level"]

@@ -14,7 +14,7 @@ from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
-from tend.core.services.customfields import custom_values_merge, custom_values_validate
+from tend.core.services.customfields import custom_values_for_write
 from tend.core.services.guards import check_perm
 from tend.people.models import Company
 from tend.people.services.activities import activity_record
@@ -73,13 +73,10 @@ def _clean(tenant: Tenant, data: Any, *, partial: bool,
         out["owner"] = resolve_owner(tenant, data["owner"], errors)
     if "custom" in data or not partial:
         try:
-            if partial:
-                patch = custom_values_validate(tenant=tenant, entity_type="company",
-                                               values=data.get("custom"), partial=True)
-                out["custom"] = custom_values_merge(current_custom, patch)
-            else:
-                out["custom"] = custom_values_validate(tenant=tenant, entity_type="company",
-                                                       values=data.get("custom"))
+            out["custom"] = custom_values_for_write(
+                tenant=tenant, entity_type="company", values=data.get("custom"),
+                current=current_custom, partial=partial,
+            )
         except ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:

@@ -21,7 +21,7 @@ from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
 from tend.core.models import Membership, Tag, Tenant, User
 from tend.core.services.audit import audit_record
-from tend.core.services.customfields import custom_values_merge, custom_values_validate
+from tend.core.services.customfields import custom_values_for_write
 from tend.core.services.guards import check_perm
 from tend.people.choices import AliasType, ContactStatus, Gender, LifecycleStage
 from tend.people.models import Company, Contact, ContactTag
@@ -155,13 +155,10 @@ def _clean(tenant: Tenant, data: Any, *, partial: bool,
         out["company"] = resolve_company(tenant, data["company"], errors)
     if "custom" in data or not partial:
         try:
-            if partial:
-                patch = custom_values_validate(tenant=tenant, entity_type="contact",
-                                               values=data.get("custom"), partial=True)
-                out["custom"] = custom_values_merge(current_custom, patch)
-            else:
-                out["custom"] = custom_values_validate(tenant=tenant, entity_type="contact",
-                                                       values=data.get("custom"))
+            out["custom"] = custom_values_for_write(
+                tenant=tenant, entity_type="contact", values=data.get("custom"),
+                current=current_custom, partial=partial,
+            )
         except ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:
