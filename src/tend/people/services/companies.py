@@ -18,7 +18,7 @@ from tend.core.services.customfields import custom_values_for_write
 from tend.core.services.guards import check_perm
 from tend.people.models import Company
 from tend.people.services.activities import activity_record
-from tend.people.services.contacts import resolve_owner
+from tend.people.services.contacts import clean_country, resolve_owner
 
 TEXT_FIELDS = {"name": 200, "sector": 100, "size": 20, "city": 100, "region": 100,
                "registration_number": 100, "domain": 253}
@@ -56,11 +56,9 @@ def _clean(tenant: Tenant, data: Any, *, partial: bool,
         else:
             out["names"] = {k: v.strip() for k, v in names.items() if v.strip()}
     if "country" in data:
-        value = data["country"] or ""
-        if not isinstance(value, str) or (value and not (len(value) == 2 and value.isalpha())):
-            errors["country"] = [_("Enter a two-letter country code, e.g. AE.")]
-        else:
-            out["country"] = value.upper()
+        country = clean_country(data["country"], errors)
+        if country is not None:
+            out["country"] = country
     if "website" in data:
         value = (data["website"] or "").strip() if isinstance(data["website"], str | None) else 1
         try:

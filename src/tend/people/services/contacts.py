@@ -59,6 +59,17 @@ def _uuid(value: Any) -> UUID | None:
         return None
 
 
+def clean_country(value: Any, errors: dict[str, list[str]]) -> str | None:
+    """An ISO 3166 alpha-2 code upper-cased ("" clears it), or None with an error recorded."""
+    value = "" if value is None else value
+    if isinstance(value, str):
+        value = value.strip()
+        if not value or (len(value) == 2 and value.isalpha()):
+            return value.upper()
+    errors["country"] = [_("Enter a two-letter country code, e.g. AE.")]
+    return None
+
+
 def resolve_owner(tenant: Tenant, value: Any, errors: dict[str, list[str]]) -> User | None:
     """A user who is a current member of `tenant`, from a User or an id; None for empty."""
     if value in (None, ""):
@@ -137,12 +148,9 @@ def _clean(tenant: Tenant, data: Any, *, partial: bool,
         else:
             out["status"] = value
     if "country" in data:
-        value = (data["country"] or "") if isinstance(data["country"], str | type(None)) else 1
-        if not isinstance(value, str) or (value and not (len(value.strip()) == 2
-                                                         and value.strip().isalpha())):
-            errors["country"] = [_("Enter a two-letter country code, e.g. AE.")]
-        else:
-            out["country"] = value.strip().upper()
+        country = clean_country(data["country"], errors)
+        if country is not None:
+            out["country"] = country
     if "time_zone" in data:
         value = data["time_zone"] or ""
         if value and (not isinstance(value, str) or value not in _time_zones()):
