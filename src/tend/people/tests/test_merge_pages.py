@@ -8,26 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from tend.core.models import Job
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.core.tests.apitools import add_member, signed_in
-from tend.people.models import Contact, DuplicateCandidate, IdentityAlias
-
-
-def make(tenant, first, last="Mitchell", email="", city="London"):
-    with tenant_scope(tenant):
-        contact = Contact.objects.create(tenant=tenant, first_name=first, last_name=last,
-                                         display_name=f"{first} {last}", city=city,
-                                         primary_email=email)
-        if email:
-            IdentityAlias.objects.create(tenant=tenant, contact=contact, type="EMAIL",
-                                         value=email, is_primary=True)
-        return contact
+from tend.people.tests.helpers_merge import candidate, make
 
 
 def pair(tenant, a, b, score=90):
-    with tenant_scope(tenant):
-        x, y = sorted([a.pk, b.pk])
-        return DuplicateCandidate.objects.create(tenant=tenant, contact_a_id=x, contact_b_id=y,
-                                                 match_type="NAME", score=score,
-                                                 matched_fields=["name", "city"])
+    """A candidate as the detection job makes it for same-name, same-city people."""
+    return candidate(tenant, a, b, score, matched_fields=("name", "city"))
 
 
 @pytest.fixture
