@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("", include("tend.people.views.hooks")),
     path("", include("tend.people.views.ingestion")),
     path("", include("tend.people.views.contact_page")),
+    path("", include("tend.people.views.contact_edits")),
     path("", include("tend.people.views.tasks")),
     path("", include("tend.people.views.duplicates")),
     path("", include("tend.people.views.imports")),

@@ -80,7 +80,8 @@ class TaskIn(Schema):
 
 
 class TaskPatch(Schema):
-    """Only the fields sent change; `due_at: null` / `assignee_id: null` clear them."""
+    """Only the fields sent change; `null` clears `due_at`, `assignee_id`, `contact_id` and
+    `company_id`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -89,6 +90,8 @@ class TaskPatch(Schema):
     due_at: datetime | None = None
     assignee_id: UUID | None = None
     priority: TaskPriority | None = None
+    contact_id: UUID | None = None
+    company_id: UUID | None = None
 
 
 def _assignee_filter(request: ApiRequest, value: str | None) -> Any:
@@ -141,7 +144,8 @@ def tasks_get(request: ApiRequest, task_id: UUID) -> Any:
 
 @router.patch("/tasks/{task_id}", response=TaskOut)
 def tasks_update(request: ApiRequest, task_id: UUID, payload: TaskPatch) -> Any:
-    """Change a task. Needs `tasks.change`."""
+    """Change a task: title, description, due time, priority, assignee, the contact or company
+    it is about. Needs `tasks.change`."""
     actor = require(request, "tasks.change")
     task = task_get(tenant=request.tenant, task_id=task_id)
     sent = payload.model_fields_set
@@ -151,6 +155,10 @@ def tasks_update(request: ApiRequest, task_id: UUID, payload: TaskPatch) -> Any:
         kwargs["due_at"] = aware(payload.due_at, "due_at")
     if "assignee_id" in sent:
         kwargs["assignee"] = member_user(request, payload.assignee_id)
+    if "contact_id" in sent:
+        kwargs["contact"] = contact_in_body(request, payload.contact_id)
+    if "company_id" in sent:
+        kwargs["company"] = company_in_body(request, payload.company_id)
     task_update(tenant=request.tenant, actor=actor, task=task, **kwargs)
     return task_get(tenant=request.tenant, task_id=task.pk)
 

@@ -72,9 +72,11 @@ def task_create(*, tenant: Tenant, actor: Actor, title: str, description: str = 
 
 def task_update(*, tenant: Tenant, actor: Actor, task: Task, title: str | None = None,
                 description: str | None = None, due_at: Any = _UNSET, assignee: Any = _UNSET,
-                priority: str | None = None) -> Task:
-    """Change the fields given (`due_at=None`/`assignee=None` clear them). Needs
-    `tasks.change`; a new assignee must be a current member."""
+                priority: str | None = None, contact: Any = _UNSET,
+                company: Any = _UNSET) -> Task:
+    """Change the fields given (`due_at`, `assignee`, `contact`, `company` set to None clear
+    them). Needs `tasks.change`; a new assignee must be a current member, a new contact live
+    and `tenant`'s (callers look contacts and companies up in the tenant scope)."""
     check_perm(actor, "tasks.change")
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
@@ -93,9 +95,17 @@ def task_update(*, tenant: Tenant, actor: Actor, task: Task, title: str | None =
         if assignee is not None and assignee.pk != task.assignee_id:
             _check_assignee(tenant, assignee, errors)
         changes["assignee"] = assignee
+    for name, related in (("contact", contact), ("company", company)):
+        if related is _UNSET:
+            continue
+        if related is not None and related.tenant_id != tenant.pk:
+            errors[name] = [_("Choose one of this organization's.")]
+        changes[name] = related
     if errors:
         raise ValidationFailed(fields=errors)
     changed = [name for name, value in changes.items() if getattr(task, name) != value]
+    if "contact" in changed:
+        check_contact_writable(changes["contact"])
     if not changed:
         return task
     with transaction.atomic():
@@ -106,8 +116,8 @@ def task_update(*, tenant: Tenant, actor: Actor, task: Task, title: str | None =
         audit_record(tenant=tenant, actor=actor, action="task.updated", entity_type="task",
                      entity_id=task.pk, changes={
                          "fields": changed,
-                         **({"assignee_id": str(task.assignee_id) if task.assignee_id else None}
-                            if "assignee" in changed else {})})
+                         **{f"{name}_id": str(getattr(task, f"{name}_id") or "") or None
+                            for name in ("assignee", "contact", "company") if name in changed}})
     return task
 
 

@@ -63,6 +63,7 @@ from tend.people.timeline import render_timeline
 TIMELINE_PAGE = 20
 RECENT_INTERACTIONS = 10
 CONSENT_HISTORY = 10
+RECENT_DONE_TASKS = 5
 
 
 class NoteForm(forms.Form):
@@ -159,11 +160,12 @@ def _consent_rows(tenant: Tenant, contact: Contact) -> list[dict[str, Any]]:
     current = {(c.channel, c.purpose): c for c in consent_list(tenant=tenant, contact=contact)}
     rows = []
     for channel in ConsentChannel:
-        consent = current.get((channel.value, ConsentPurpose.MARKETING))
-        transactional = current.get((channel.value, ConsentPurpose.TRANSACTIONAL))
-        rows.append({"channel": channel, "consent": consent,
-                     "granted": consent is not None and consent.status == ConsentStatus.GRANTED,
-                     "transactional": transactional})
+        cells = []
+        for purpose in (ConsentPurpose.MARKETING, ConsentPurpose.TRANSACTIONAL):
+            consent = current.get((channel.value, purpose.value))
+            cells.append({"purpose": purpose, "consent": consent, "granted":
+                          consent is not None and consent.status == ConsentStatus.GRANTED})
+        rows.append({"channel": channel, "cells": cells})
     return rows
 
 
@@ -180,6 +182,7 @@ def _section_context(request: HttpRequest, contact: Contact, section: str,
             note.body_html = render_markdown(note.body)  # type: ignore[attr-defined]
         context["notes"] = notes
         context["note_form"] = form or NoteForm()
+        context["note_types"] = NoteType.choices
         context["me_id"] = getattr(actor.acting_user, "pk", None)
     elif section == "interactions":
         context["interactions"] = (
@@ -189,6 +192,9 @@ def _section_context(request: HttpRequest, contact: Contact, section: str,
     elif section == "tasks":
         context["tasks"] = (list(task_list(tenant=tenant, filters={
             "contact": contact.pk, "status": TaskStatus.OPEN})) if can["tasks_view"] else [])
+        context["done_tasks"] = (list(task_list(tenant=tenant, filters={
+            "contact": contact.pk, "status": TaskStatus.DONE}).order_by(
+                "-completed_at", "-id")[:RECENT_DONE_TASKS]) if can["tasks_view"] else [])
         context["task_form"] = form or TaskForm(members=_members(tenant))
     elif section == "consent":
         context["consent_rows"] = _consent_rows(tenant, contact) if can["consents_view"] else []
