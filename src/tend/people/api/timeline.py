@@ -6,12 +6,14 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.core.errors import ValidationFailed
 from tend.people.api._contact_page import contact_of
-from tend.people.selectors.timeline import TIMELINE_ORDERING, timeline_for
+from tend.people.selectors.contacts import company_get
+from tend.people.selectors.timeline import TIMELINE_ORDERING, timeline_for, timeline_for_company
 from tend.people.timeline import render_activity
 
 router = Router(tags=["Timeline"])
@@ -19,6 +21,7 @@ router = Router(tags=["Timeline"])
 
 class TimelineItemOut(Schema):
     id: UUID
+    contact_id: UUID | None = Field(description="Whom it is about (on a company timeline).")
     type: str
     category: str
     channel: str
@@ -49,15 +52,33 @@ class TimelineFilter(Schema):
     until: date | None = Field(None, description="Up to and including this day.")
 
 
+def _check_dates(filters: TimelineFilter) -> None:
+    if filters.since and filters.until and filters.since > filters.until:
+        raise ValidationFailed(fields={"until": [_("Must not be before since.")]})
+
+
 @router.get("/contacts/{contact_id}/timeline", response=Page[TimelineItemOut])
 def timeline_get(request: ApiRequest, contact_id: UUID, page: Query[PageParams],
                  filters: Query[TimelineFilter]) -> dict[str, Any]:
     """The contact's activities, newest first, cursor-paginated by (occurred_at, id). Other
     people's private notes are left out. Needs `activities.view`."""
     actor = require(request, "activities.view")
-    if filters.since and filters.until and filters.since > filters.until:
-        raise ValidationFailed(fields={"until": ["Must not be before since."]})
+    _check_dates(filters)
     contact = contact_of(request, contact_id)
     qs = timeline_for(tenant=request.tenant, actor=actor, contact=contact,
                       filters=filters.model_dump())
+    return paginate(qs, page, ordering=TIMELINE_ORDERING)
+
+
+@router.get("/companies/{company_id}/timeline", response=Page[TimelineItemOut])
+def company_timeline_get(request: ApiRequest, company_id: UUID, page: Query[PageParams],
+                         filters: Query[TimelineFilter]) -> dict[str, Any]:
+    """The company's own activities and its people's, newest first, with the contact
+    timeline's filters and cursor. Needs `companies.view`, `contacts.view` and
+    `activities.view`."""
+    actor = require(request, "companies.view", "contacts.view", "activities.view")
+    _check_dates(filters)
+    company = company_get(tenant=request.tenant, company_id=company_id)
+    qs = timeline_for_company(tenant=request.tenant, actor=actor, company=company,
+                              filters=filters.model_dump())
     return paginate(qs, page, ordering=TIMELINE_ORDERING)

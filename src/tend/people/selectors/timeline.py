@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from tend.core.actors import Actor
 from tend.core.models import Tenant
-from tend.people.models import Activity, Contact
+from tend.people.models import Activity, Company, Contact
 
 TIMELINE_ORDERING = ("-occurred_at", "-id")
 
@@ -43,8 +43,25 @@ def timeline_for(*, tenant: Tenant, actor: Actor, contact: Contact,
     """The contact's activities, newest first (`TIMELINE_ORDERING`). Filters: `category`,
     `type` (one type or a list), `since`/`until` (dates, inclusive, in the organization's
     time zone). No related rows are loaded: rendering needs none."""
-    filters = filters or {}
     qs = visible_activities(tenant=tenant, actor=actor).filter(contact=contact)
+    return _filtered(tenant, qs, filters or {})
+
+
+def timeline_for_company(*, tenant: Tenant, actor: Actor, company: Company,
+                         filters: dict[str, Any] | None = None) -> QuerySet[Activity]:
+    """The company's own activities and those of its people (live contacts whose company it
+    is), newest first, with the same filters and visibility as `timeline_for`. Each activity
+    comes with its contact (one join), so the page can name whom it is about."""
+    people = Contact.objects.filter(tenant=tenant, company=company,
+                                    deleted_at__isnull=True).values("pk")
+    qs = (visible_activities(tenant=tenant, actor=actor)
+          .filter(Q(company=company) | Q(contact_id__in=people))
+          .select_related("contact"))
+    return _filtered(tenant, qs, filters or {})
+
+
+def _filtered(tenant: Tenant, qs: QuerySet[Activity],
+              filters: dict[str, Any]) -> QuerySet[Activity]:
     if filters.get("category"):
         qs = qs.filter(category=filters["category"])
     types = filters.get("type")

@@ -10,20 +10,24 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tend.core.actors import Actor
-from tend.core.errors import TendError
+from tend.core.api.base import PageParams, paginate
+from tend.core.errors import TendError, ValidationFailed
 from tend.core.forms.customfields import add_custom_fields, custom_values_from_form
 from tend.core.models import Tenant
 from tend.core.selectors.customfields import custom_definitions
 from tend.core.views.base import apply_errors, is_htmx, require_perm
 from tend.people.models import Company
 from tend.people.selectors.contacts import company_contacts, company_get, company_list
+from tend.people.selectors.timeline import TIMELINE_ORDERING, timeline_for_company
 from tend.people.services.companies import company_create, company_delete, company_update
+from tend.people.timeline import render_timeline
+from tend.people.views.contact_page import TIMELINE_PAGE, TimelineFilterForm
 from tend.people.views.contacts import _members
 
 LIST_LIMIT = 200
@@ -54,11 +58,49 @@ def companies_detail(request: HttpRequest, org_slug: str, company_id: UUID) -> H
     definitions = custom_definitions(tenant=tenant, entity_type="company", active_only=True)
     custom = [(d.label_for(request.LANGUAGE_CODE), company.custom[d.key])  # type: ignore[attr-defined]
               for d in definitions if d.key in company.custom]
-    return render(request, "people/company_detail.html", {
+    context: dict[str, Any] = {
         "company": company, "contacts": contacts, "custom": custom,
         "can_change": actor.has_perm("companies.change"),
         "can_delete": actor.has_perm("companies.delete"),
-    })
+        "can_timeline": actor.has_perm("activities.view") and actor.has_perm("contacts.view"),
+    }
+    if context["can_timeline"]:
+        filter_form = TimelineFilterForm(request.GET or None)
+        context["filter_form"] = filter_form
+        context.update(_timeline_page(request, company, filter_form.filters(), None))
+    return render(request, "people/company_detail.html", context)
+
+
+def _timeline_page(request: HttpRequest, company: Company, filters: dict[str, Any],
+                   cursor: str | None) -> dict[str, Any]:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    page = paginate(timeline_for_company(tenant=tenant, actor=request.actor,  # type: ignore[attr-defined]
+                                         company=company, filters=filters),
+                    PageParams(cursor=cursor, limit=TIMELINE_PAGE), ordering=TIMELINE_ORDERING)
+    query = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}
+    return {"entries": render_timeline(page["items"]), "next_cursor": page["next_cursor"],
+            "filter_query": query, "show_contact": True,
+            "timeline_url": reverse("people:companies-timeline",
+                                    kwargs={"org_slug": tenant.slug, "company_id": company.pk})}
+
+
+@require_perm("companies.view", "contacts.view", "activities.view")
+def companies_timeline(request: HttpRequest, org_slug: str, company_id: UUID) -> HttpResponse:
+    """A page of the company's timeline (htmx): its own activities and its people's, with the
+    contact page's filters and infinite scroll."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    company = company_get(tenant=tenant, company_id=company_id)
+    filter_form = TimelineFilterForm(request.GET)
+    if not filter_form.is_valid():
+        return render(request, "people/partials/timeline_items.html",
+                      {"tenant": tenant, "entries": [], "filter_errors": filter_form.errors},
+                      status=422)
+    try:
+        context = _timeline_page(request, company, filter_form.filters(),
+                                 request.GET.get("cursor") or None)
+    except ValidationFailed:
+        return HttpResponse(_("The cursor is not valid."), status=422)
+    return render(request, "people/partials/timeline_items.html", {"tenant": tenant, **context})
 
 
 class CompanyForm(forms.Form):
@@ -167,6 +209,7 @@ urlpatterns = [
     path(prefix, companies_list, name="companies-list"),
     path(f"{prefix}new/", companies_create, name="companies-create"),
     path(f"{prefix}<uuid:company_id>/", companies_detail, name="companies-detail"),
+    path(f"{prefix}<uuid:company_id>/timeline/", companies_timeline, name="companies-timeline"),
     path(f"{prefix}<uuid:company_id>/edit/", companies_edit, name="companies-edit"),
     path(f"{prefix}<uuid:company_id>/delete/", companies_delete, name="companies-delete"),
 ]
