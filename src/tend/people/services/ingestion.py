@@ -1,15 +1,18 @@
 """Ingesting activities from other systems: the batch pipeline shared by the API and the
 signed webhook, and the ingestion log.
 
-Each item is processed in its own savepoint inside one transaction for the batch: a bad item
-rolls back alone (nothing of it half-written) and the others go on; the batch commits once.
-Every item, good or bad, leaves an `IngestionLog` row — one per `(source, source_event_id)`
-when the item has an event id, whose `attempts` grows with each redelivery.
+The batch runs in one transaction. Its items are checked one by one (a bad item is refused
+with its field messages and nothing of it is written), then processed together
+(`ingestion_batch`): events already recorded are found with one query, every identifier with
+one more, and the new contacts, identities and activities go in with bulk inserts — a batch
+costs about the same few dozen queries whatever its size and however many new people it
+names. If a concurrent transaction wins a race for one of the batch's identities or events,
+those writes roll back (a savepoint) and the items are processed one at a time, each in its
+own savepoint, the way `contact_resolve` settles races.
 
-Queries per item (the common case, an existing contact): the alias lookup, the activity's
-idempotency check, its insert and the contact's metric updates. Duplicates known before the
-batch starts cost nothing per item (one query finds them all), and the log is written with
-one bulk insert and one bulk update per batch.
+Every item, good or bad, leaves an `IngestionLog` row — one per `(source, source_event_id)`
+when the item has an event id, whose `attempts` grows with each redelivery. The batch's audit
+entries are written last, so the audit chain's lock (held until commit) is taken at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -29,16 +32,15 @@ from django.utils.translation import gettext as _
 from tend.core.actors import Actor
 from tend.core.errors import TendError, ValidationFailed
 from tend.core.models import Tenant
+from tend.core.services.audit import audit_record_many
 from tend.core.services.guards import check_perm
 from tend.people.choices import IngestionStatus
 from tend.people.models import Activity, Contact, IngestionLog, IngestionSource
+from tend.people.services import bulkwrite
 from tend.people.services.activities import MAX_TYPE, activity_record
-from tend.people.services.resolution import (
-    Identifier,
-    contact_resolve,
-    identifiers_clean,
-    identifiers_owners,
-)
+from tend.people.services.ingestion_batch import BatchItem, batch_ingest
+from tend.people.services.resolution import contact_resolve, identifiers_clean
+from tend.people.signals import activity_recorded
 
 MAX_BATCH = 1000
 TEXT_LIMITS = {"category": 30, "channel": 30, "title": 300, "source": 100,
@@ -83,19 +85,7 @@ class ItemResult:
         }
 
 
-@dataclass
-class _Item:
-    """A validated item, ready to record."""
-
-    type: str
-    source: str
-    source_event_id: str | None
-    occurred_at: datetime
-    identifiers: list[Any] | None = None
-    cleaned: list[Identifier] = field(default_factory=list)
-    contact_id: UUID | None = None
-    defaults: dict[str, Any] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
+_Item = BatchItem
 
 
 def ingest_body_parse(raw: bytes) -> tuple[list[Any], bool]:
@@ -197,17 +187,12 @@ def _validate(raw: Any, default_source: str) -> _Item:
                  defaults=defaults or {}, values=values)
 
 
-def _process(tenant: Tenant, actor: Actor, index: int, item: _Item,
-             owners: dict[tuple[str, str, str], Contact]) -> ItemResult:
+def _process(tenant: Tenant, actor: Actor, index: int, item: _Item) -> ItemResult:
+    """One item on its own (the path of items a batch could not take together)."""
     created_contact = False
     conflicts: list[UUID] = []
-    # Known before the batch began: every identifier held by one and the same contact.
-    found = {owners[i.key].pk: owners[i.key] for i in item.cleaned if i.key in owners}
-    complete = item.cleaned and all(i.key in owners for i in item.cleaned)
     contact: Contact
-    if item.contact_id is None and complete and len(found) == 1:
-        contact = next(iter(found.values()))
-    elif item.contact_id is not None:
+    if item.contact_id is not None:
         named = Contact.objects.filter(tenant=tenant, pk=item.contact_id).first()
         if named is None:
             raise ValidationFailed(fields={"contact_id": [_("No such contact.")]})
@@ -224,6 +209,42 @@ def _process(tenant: Tenant, actor: Actor, index: int, item: _Item,
     return ItemResult(index=index, status="created" if created else "duplicate",
                       activity_id=activity.pk, contact_id=activity.contact_id,
                       contact_created=created_contact, conflicts=conflicts)
+
+
+def _ingest_together(tenant: Tenant, actor: Actor, together: list[tuple[int, _Item]],
+                     results: list[ItemResult | None], known: dict[tuple[str, str], Activity],
+                     audit: list[Any], recorded: list[Activity]) -> list[int]:
+    """Process `together` as one set (`batch_ingest`) in a savepoint, filling `results`,
+    `known`, `audit` and `recorded`. Returns the indexes to process one at a time instead:
+    all of them when a concurrent transaction won a race (the savepoint rolled back)."""
+    if not together:
+        return []
+    try:
+        with transaction.atomic():
+            plan = batch_ingest(tenant=tenant, actor=actor, items=together)
+    except DatabaseError:
+        return [index for index, _item in together]
+    for index, item in together:
+        outcome = plan.outcomes[index]
+        if outcome.activity is None:
+            results[index] = ItemResult(index=index, status="error", errors=outcome.errors)
+            continue
+        results[index] = ItemResult(index=index, status="created",
+                                    activity_id=outcome.activity.pk,
+                                    contact_id=outcome.contact_id,
+                                    contact_created=outcome.contact_created,
+                                    conflicts=outcome.conflicts)
+        if item.source_event_id:
+            known[(item.source, item.source_event_id)] = outcome.activity
+    audit.extend(plan.audit)
+    recorded.extend(plan.activities)
+    return []
+
+
+def _announce(tenant: Tenant, activities: list[Activity]) -> None:
+    """`activity_recorded` for each activity a batch wrote (after commit)."""
+    for activity in activities:
+        activity_recorded.send(sender=Activity, tenant=tenant, activity=activity)
 
 
 def _known_events(tenant: Tenant, items: list[_Item | None]) -> dict[tuple[str, str], Activity]:
@@ -302,7 +323,9 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
         log.contact_id = result.contact_id or log.contact_id
         log.activity_id = result.activity_id or log.activity_id
         log.processed_at = now
-    IngestionLog.objects.bulk_create(new_logs, batch_size=500)
+    for log in new_logs:
+        log.created_at = log.updated_at = now
+    bulkwrite.bulk_insert(IngestionLog, new_logs)
     # Redeliveries mostly change nothing but the attempt count: one UPDATE per increment
     # (bulk_update's CASE per row is slow to build); the few that changed otherwise get it.
     bumps: dict[int, list[Any]] = {}
@@ -359,15 +382,28 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
             results.append(ItemResult(index=index, status="error", errors=exc.fields))
     with transaction.atomic():
         known = _known_events(tenant, validated)
-        owners = identifiers_owners(
-            tenant=tenant,
-            identifiers=[i for item in validated if item is not None
-                         and (item.source, item.source_event_id or "") not in known
-                         for i in item.cleaned],
-        )
+        together: list[tuple[int, _Item]] = []
+        repeated: list[int] = []  # the same event as an earlier item of this batch
+        claimed: set[tuple[str, str]] = set()
         for index, item in enumerate(validated):
             if item is None:
                 continue
+            event = (item.source, item.source_event_id or "")
+            seen = known.get(event)
+            if seen is not None:
+                results[index] = ItemResult(index=index, status="duplicate",
+                                            activity_id=seen.pk, contact_id=seen.contact_id)
+            elif item.source_event_id and event in claimed:
+                repeated.append(index)
+            else:
+                claimed.add(event)
+                together.append((index, item))
+        audit: list[Any] = []
+        recorded: list[Activity] = []
+        alone = _ingest_together(tenant, actor, together, results, known, audit, recorded)
+        for index in sorted(alone + repeated):
+            item = validated[index]
+            assert item is not None
             seen = known.get((item.source, item.source_event_id or ""))
             if seen is not None:
                 results[index] = ItemResult(index=index, status="duplicate",
@@ -375,14 +411,13 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
                 continue
             try:
                 with transaction.atomic():
-                    result = _process(tenant, actor, index, item, owners)
+                    result = _process(tenant, actor, index, item)
             except TendError as exc:
                 fields = exc.fields or {"": [exc.message]}
                 results[index] = ItemResult(index=index, status="error", errors=fields)
                 continue
             results[index] = result
             if item.source_event_id and result.activity_id:
-                # A later item of this batch with the same event is a duplicate of this one.
                 known[(item.source, item.source_event_id)] = Activity(
                     pk=result.activity_id, contact_id=result.contact_id)
         final = [r for r in results if r is not None]
@@ -392,4 +427,8 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
         if source is not None:
             IngestionSource.objects.filter(tenant=tenant, pk=source.pk).update(
                 last_received_at=timezone.now())
+        # Last: the audit chain stays locked from here until the batch commits.
+        audit_record_many(tenant=tenant, actor=actor, entries=audit)
+        if recorded:
+            transaction.on_commit(lambda: _announce(tenant, recorded))
     return final

@@ -6,6 +6,13 @@ query. Nothing matches: a contact is created with every identifier. One contact 
 identifiers it lacks are added to it. Several contacts match: we do not guess — the best match
 is returned and every pair is recorded as a `DuplicateCandidate` for a person to review.
 
+A deleted contact (soft-deleted: status DELETED) no longer answers to its identities: an
+identifier only it holds counts as unknown. When the identifier is needed — a new contact is
+created with it, or the one matching contact lacks it — it is released from the deleted
+contact (its alias row is removed, its primary copies refreshed) and given to the live one,
+which gets an `IDENTITIES_REASSIGNED` activity on its timeline; the deleted contact gets a
+`contact.identities_released` audit entry. An erased contact has no identities left.
+
 Concurrency: two requests about the same new person may both find nothing and both create.
 The alias unique constraint lets only one win; the loser's savepoint rolls back and it looks
 again, finding the winner's contact.
@@ -74,6 +81,16 @@ class ResolveResult:
     created: bool = False
     added: list[Identifier] = field(default_factory=list)
     conflicts: list[Contact] = field(default_factory=list)
+    reassigned: list[Identifier] = field(default_factory=list)
+
+
+REASSIGNED_TYPE = "IDENTITIES_REASSIGNED"
+
+
+def contact_is_dead(contact: Contact) -> bool:
+    """Whether `contact` no longer answers to its identities: soft-deleted or erased."""
+    return (contact.deleted_at is not None or contact.erased_at is not None
+            or contact.status == ContactStatus.DELETED)
 
 
 def identifiers_clean(*, tenant: Tenant, identifiers: Any,
@@ -128,10 +145,12 @@ def _lookup(tenant: Tenant, identifiers: Sequence[Identifier]) -> list[IdentityA
     return list(IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact"))
 
 
-def identifiers_owners(*, tenant: Tenant,
-                       identifiers: Iterable[Identifier]) -> dict[tuple[str, str, str], Contact]:
-    """Which contact holds each of `identifiers` (cleaned), for many at once: one query with
-    an IN list per (type, system). Identifiers nobody holds are absent."""
+def identifiers_holders(*, tenant: Tenant, identifiers: Iterable[Identifier]
+                        ) -> dict[tuple[str, str, str], tuple[IdentityAlias, Contact]]:
+    """The alias holding each of `identifiers` (cleaned) and the contact it resolves to (a
+    merged contact's survivor), for many at once: one query with an IN list per (type,
+    system). Identifiers nobody holds are absent; the contact may be dead
+    (`contact_is_dead`), in which case the identifier is free to take."""
     groups: dict[tuple[str, str], set[str]] = {}
     for identifier in identifiers:
         groups.setdefault((identifier.type, identifier.system), set()).add(identifier.value)
@@ -141,7 +160,7 @@ def identifiers_owners(*, tenant: Tenant,
     for (type, system), values in groups.items():
         condition |= Q(type=type, system=system, value__in=sorted(values))
     aliases = IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact")
-    return {(a.type, a.system, a.value): _survivor(a.contact) for a in aliases}
+    return {(a.type, a.system, a.value): (a, _survivor(a.contact)) for a in aliases}
 
 
 def _survivor(contact: Contact) -> Contact:
@@ -174,6 +193,56 @@ def _record_conflicts(tenant: Tenant, actor: Actor,
                       "matched_fields": matched, "resolution": DuplicateResolution.PENDING,
                       "created_by": actor.acting_user},
         )
+
+
+def identities_release(*, tenant: Tenant, actor: Actor, aliases: Sequence[IdentityAlias]
+                       ) -> dict[Any, list[IdentityAlias]]:
+    """Take `aliases` (held by dead contacts) off their contacts so a live contact can have
+    them: the rows are deleted, a released primary hands its flag to the oldest remaining
+    identity of its kind, and the dead contact's primary copies are refreshed. Returns the
+    released aliases by former contact id. Inside the caller's transaction."""
+    by_contact: dict[Any, list[IdentityAlias]] = {}
+    for alias in aliases:
+        by_contact.setdefault(alias.contact_id, []).append(alias)
+    if not by_contact:
+        return {}
+    IdentityAlias.objects.filter(tenant=tenant, pk__in=[a.pk for a in aliases]).delete()
+    for contact_id, released in by_contact.items():
+        for alias in released:
+            if not alias.is_primary:
+                continue
+            successor = IdentityAlias.objects.filter(
+                tenant=tenant, contact_id=contact_id, type=alias.type, system=alias.system,
+            ).order_by("created_at", "id").first()
+            if successor is not None:
+                IdentityAlias.objects.filter(tenant=tenant, pk=successor.pk).update(
+                    is_primary=True)
+        former = Contact.objects.filter(tenant=tenant, pk=contact_id).first()
+        if former is not None:
+            sync_primary_fields(former)
+    return by_contact
+
+
+def reassignment_record(*, tenant: Tenant, actor: Actor, contact: Contact,
+                        released: dict[Any, list[IdentityAlias]], source: str = "") -> None:
+    """Record that `contact` took `released` identities over from deleted contacts: an
+    `IDENTITIES_REASSIGNED` activity on its timeline and an audit entry on each former
+    holder. Inside the caller's transaction."""
+    from tend.people.services.activities import activity_record
+
+    for former_id, aliases in released.items():
+        labels = sorted({Identifier(a.type, a.value, a.system).label for a in aliases})
+        audit_record(tenant=tenant, actor=actor, action="contact.identities_released",
+                     entity_type="contact", entity_id=former_id,
+                     changes={"identities": labels, "to": str(contact.pk)})
+        activity_record(tenant=tenant, actor=actor, contact=contact, type=REASSIGNED_TYPE,
+                        category="SYSTEM", title=", ".join(labels), source=source[:100],
+                        metadata=reassignment_metadata(former_id, labels))
+
+
+def reassignment_metadata(former_id: Any, labels: list[str]) -> dict[str, Any]:
+    """The metadata of an `IDENTITIES_REASSIGNED` activity."""
+    return {"identities": labels, "from_contact": str(former_id)}
 
 
 def _attach(tenant: Tenant, actor: Actor, contact: Contact, identifiers: list[Identifier],
@@ -225,17 +294,24 @@ def contact_resolve(*, tenant: Tenant, actor: Actor, identifiers: Any,
     "value": …, "system": …}` (`system` names the other system of an EXTERNAL id). Invalid ones
     raise `ValidationFailed` keyed `identifiers.<n>.<field>`. `defaults` (contact fields) are
     used only when a contact is created, through `contact_create` (so its permission check,
-    validation, audit entry and CONTACT_CREATED activity apply). Run inside
+    validation, audit entry and CONTACT_CREATED activity apply). Identities held only by a
+    deleted contact do not match; they move to the resolved contact (see the module
+    docstring). Run inside
     `tenant_scope(tenant)`; safe to call concurrently for the same new person.
     """
     cleaned = identifiers_clean(tenant=tenant, identifiers=identifiers)
     defaults = defaults or {}
     for attempt in range(CREATE_ATTEMPTS):
-        ranked = _rank(_lookup(tenant, cleaned))
+        found = _lookup(tenant, cleaned)
+        dead = [a for a in found if contact_is_dead(_survivor(a.contact))]
+        ranked = _rank(a for a in found if a not in dead)
         if not ranked:
             try:
                 with transaction.atomic():
+                    released = identities_release(tenant=tenant, actor=actor, aliases=dead)
                     contact = _create(tenant, actor, cleaned, defaults, source)
+                    reassignment_record(tenant=tenant, actor=actor, contact=contact,
+                                        released=released, source=source)
             except (IntegrityError, ValidationFailed) as exc:
                 # Lost the race for one of the identities: look again (the winner committed).
                 # A ValidationFailed that is not about a taken identity is the caller's.
@@ -244,7 +320,8 @@ def contact_resolve(*, tenant: Tenant, actor: Actor, identifiers: Any,
                 if attempt == CREATE_ATTEMPTS - 1:
                     raise
                 continue
-            return ResolveResult(contact=contact, created=True)
+            return ResolveResult(contact=contact, created=True,
+                                 reassigned=_identifiers_of(released))
         break
     best, best_aliases = ranked[0]
     if len(ranked) > 1:
@@ -255,10 +332,21 @@ def contact_resolve(*, tenant: Tenant, actor: Actor, identifiers: Any,
     missing = [i for i in cleaned if i.key not in known]
     if not missing:
         return ResolveResult(contact=best)
+    missing_keys = {i.key for i in missing}
     with transaction.atomic():
+        released = identities_release(
+            tenant=tenant, actor=actor,
+            aliases=[a for a in dead if (a.type, a.system, a.value) in missing_keys])
         added = _attach(tenant, actor, best, missing, source)
         if added:
             audit_record(tenant=tenant, actor=actor, action="contact.identities_resolved",
                          entity_type="contact", entity_id=best.pk,
                          changes={"added": [i.label for i in added]})
-    return ResolveResult(contact=best, added=added)
+        reassignment_record(tenant=tenant, actor=actor, contact=best, released=released,
+                            source=source)
+    return ResolveResult(contact=best, added=added, reassigned=_identifiers_of(released))
+
+
+def _identifiers_of(released: dict[Any, list[IdentityAlias]]) -> list[Identifier]:
+    return [Identifier(a.type, a.value, a.system) for aliases in released.values()
+            for a in aliases]
