@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "tend.core",
     "tend.web",
     "tend.people",
+    "tend.rules",
 ]
 
 MIDDLEWARE = [

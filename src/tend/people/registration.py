@@ -54,3 +54,6 @@ def register() -> None:
     from tend.people import registration_imports
 
     registration_imports.register()
+    from tend.people import rules_fields
+
+    rules_fields.register()

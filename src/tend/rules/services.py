@@ -1,0 +1,137 @@
+"""The rule language's public functions: validate, normalize, select (SQL), match (Python),
+and what a rule depends on.
+
+Rules are JSON (see `validation.py`); fields come from the registry (`registry.py`), which
+modules fill. These functions only read; they take the organization explicitly and run inside
+its tenant scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tend.core.errors import ValidationFailed
+from tend.core.models import Tenant
+from tend.rules import operators as op
+from tend.rules.compile import compile_group
+from tend.rules.evaluate import evaluate_group
+from tend.rules.population import population
+from tend.rules.registry import Facts, RuleContext, RuleField, fields_for
+from tend.rules.validation import RuleProblem, check_rule
+
+SEGMENT_FIELD = "segment"
+
+
+def rule_context(*, tenant: Tenant, now: datetime | None = None) -> RuleContext:
+    """The context both back ends evaluate in: one `now`, the organization's time zone."""
+    try:
+        zone = ZoneInfo(tenant.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return RuleContext(tenant=tenant, now=now or timezone.now(), zone=zone,
+                       vendor=connection.vendor)
+
+
+def _checked(tenant: Tenant, rule: Any, now: datetime | None = None
+             ) -> tuple[dict[str, Any], list[RuleProblem], dict[str, RuleField], RuleContext]:
+    ctx = rule_context(tenant=tenant, now=now)
+    fields = fields_for(tenant)
+    normalized, problems = check_rule(rule, fields, ctx)
+    return normalized, problems, fields, ctx
+
+
+def rule_validate(*, tenant: Tenant, rule: Any) -> list[RuleProblem]:
+    """Every problem of `rule` with its path (unknown field, operator not valid for the
+    field's type, bad value, nested too deep); an empty list when the rule is valid."""
+    return _checked(tenant, rule)[1]
+
+
+def _raise(problems: list[RuleProblem]) -> None:
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        fields.setdefault(problem.path, []).append(problem.message)
+    raise ValidationFailed(_("The rule is not valid."), fields=fields)
+
+
+def rule_clean(*, tenant: Tenant, rule: Any) -> dict[str, Any]:
+    """The normalized rule (canonical operator names, typed values, defaults filled in), or
+    `ValidationFailed` with `fields={path: [messages]}`."""
+    normalized, problems, _fields, _ctx = _checked(tenant, rule)
+    if problems:
+        _raise(problems)
+    return normalized
+
+
+def _valid(tenant: Tenant, rule: Any, now: datetime | None
+           ) -> tuple[dict[str, Any], dict[str, RuleField], RuleContext]:
+    normalized, problems, fields, ctx = _checked(tenant, rule, now)
+    if problems:
+        _raise(problems)
+    return normalized, fields, ctx
+
+
+def rule_contacts(*, tenant: Tenant, rule: Any, now: datetime | None = None
+                  ) -> QuerySet[Any]:
+    """The live contacts (not merged, deleted or erased) matching `rule`: one query, usable
+    as a subquery (`pk__in=rule_contacts(...).values("pk")`). Raises `ValidationFailed` for an
+    invalid rule. `now` fixes the instant relative dates count from (default: now)."""
+    normalized, fields, ctx = _valid(tenant, rule, now)
+    return population().queryset(tenant).filter(compile_group(normalized, fields, ctx))
+
+
+def rule_matches(*, tenant: Tenant, rule: Any, contact: Any,
+                 now: datetime | None = None) -> bool:
+    """Whether one contact matches `rule`, evaluated in Python (journey conditions,
+    triggers). Agrees with `rule_contacts` for every contact: a contact outside the live set
+    never matches. Loads the contact's facts with a few queries, each at most once."""
+    normalized, fields, ctx = _valid(tenant, rule, now)
+    if contact.tenant_id != tenant.pk or not population().is_member(contact):
+        return False
+    return evaluate_group(normalized, fields, Facts(contact, ctx))
+
+
+def _leaves(group: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    nodes = group.get("rules")
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict) and "rules" in node:
+            yield from _leaves(node)
+        elif isinstance(node, dict):
+            yield node
+
+
+def rule_dependencies(*, tenant: Tenant, rule: Any) -> set[str]:
+    """The kinds of change that can alter the rule's members: `contact:<field>`,
+    `custom:<key>`, `tag`, `alias`, `consent`, `activity:<TYPE>` (or `activity:*`),
+    `segment:<id>`, `company`, and `time` when the rule counts from now."""
+    normalized, fields, _ctx = _valid(tenant, rule, None)
+    kinds: set[str] = set()
+    for leaf in _leaves(normalized):
+        field = fields[leaf["field"]]
+        kinds.update(field.depends(leaf["operator"], leaf.get("value")))
+        if leaf["operator"] in op.RELATIVE:
+            kinds.add("time")
+    return kinds
+
+
+def rule_segment_refs(rule: Any) -> set[str]:
+    """The ids of the segments `rule` names (membership conditions), read without checking
+    the rule, so it works on stored rules of any age."""
+    refs: set[str] = set()
+    if not isinstance(rule, dict):
+        return refs
+    for leaf in _leaves(rule):
+        if leaf.get("field") != SEGMENT_FIELD:
+            continue
+        value = leaf.get("value")
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item:
+                refs.add(item)
+    return refs
