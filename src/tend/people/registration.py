@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from tend.core.modules import Module, NavEntry, register_module
+from tend.core.modules import Module, NavEntry, register_module, register_nav_entry
 from tend.core.permissions import PermissionArea, register_area
 
 
@@ -36,6 +36,8 @@ def register() -> None:
             NavEntry(_("Ingestion"), "people:ingestion-sources", "activities.manage"),
         ),
     ))
+    register_nav_entry("settings", NavEntry(_("Data retention"), "people:privacy-retention",
+                                            "privacy.view", icon="shield"))
     from tend.core.demo import register_demo
     from tend.people.demo_contact_page import load_contact_page_demo
     from tend.people.timeline import register_people_renderers

@@ -17,5 +17,6 @@ urlpatterns: list = [
     path("", include("tend.people.views.contact_edits")),
     path("", include("tend.people.views.tasks")),
     path("", include("tend.people.views.duplicates")),
+    path("", include("tend.people.views.privacy_exports")),
     path("", include("tend.people.views.imports")),
 ]

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -29,6 +29,7 @@ from tend.people.services.duplicates import duplicate_detection_start, duplicate
 from tend.people.services.merge import contact_merge, merge_preview
 from tend.people.services.privacy import (
     ERASE_CONFIRMATION,
+    MAX_INACTIVE_MONTHS,
     contact_erase,
     export_file_name,
     privacy_export_build,
@@ -204,11 +205,28 @@ def retention_settings_page(request: HttpRequest, org_slug: str) -> HttpResponse
                 messages.success(request, _("Retention settings saved."))
                 return redirect("people:privacy-retention", org_slug=org_slug)
         status = 422
+    form.fields["inactive_months"].widget.attrs.update({
+        "hx-get": reverse("people:privacy-retention-preview", kwargs={"org_slug": org_slug}),
+        "hx-trigger": "input changed delay:300ms", "hx-target": "#retention-preview",
+        "hx-swap": "outerHTML"})
     return render(request, "people/retention.html", {
         "form": form, "rule": rule,
         "would_erase": retention_dry_run(tenant=tenant, months=rule["inactive_months"]),
         "can_manage": request.actor.has_perm("privacy.manage"),  # type: ignore[attr-defined]
     }, status=status)
+
+
+@require_perm("privacy.view")
+def retention_preview(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """How many contacts a rule of `inactive_months` would erase today (htmx, as the number
+    is typed); the saved rule's count without a valid number."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    raw = request.GET.get("inactive_months", "").strip()
+    months = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_INACTIVE_MONTHS else None
+    if months is None:
+        months = retention_settings(tenant)["inactive_months"]
+    return render(request, "people/partials/retention_preview.html", {
+        "months": months, "would_erase": retention_dry_run(tenant=tenant, months=months)})
 
 
 _base = "o/<slug:org_slug>/people"
@@ -223,4 +241,6 @@ urlpatterns = [
     path(f"{_base}/contacts/<uuid:contact_id>/privacy/export/", contact_privacy_export,
          name="contacts-privacy-export"),
     path(f"{_base}/privacy/retention/", retention_settings_page, name="privacy-retention"),
+    path(f"{_base}/privacy/retention/preview/", retention_preview,
+         name="privacy-retention-preview"),
 ]
