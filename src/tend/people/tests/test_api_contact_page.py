@@ -231,3 +231,86 @@ def test_api_key_with_timeline_permission(tenant, owner, contact):
     assert response.status_code == 200
     denied = Client().get(f"{API}/contacts/{contact.pk}/notes", headers=bearer(secret))
     assert denied.status_code == 403
+
+
+def _page_reads(client, contact):
+    """The API reads behind one contact page, each with its query count and item count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reads = {
+        "contact": (f"{API}/contacts/{contact.pk}", {}),
+        "timeline": (f"{API}/contacts/{contact.pk}/timeline", {"limit": 20}),
+        "notes": (f"{API}/contacts/{contact.pk}/notes", {}),
+        "interactions": (f"{API}/contacts/{contact.pk}/interactions", {}),
+        "tasks": (f"{API}/tasks", {"contact_id": str(contact.pk), "status": "OPEN"}),
+    }
+    counts, sizes = {}, {}
+    for name, (url, params) in reads.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, params)
+        assert response.status_code == 200, (name, response.content)
+        body = response.json()
+        counts[name] = len(queries.captured_queries)
+        sizes[name] = len(body["aliases"]) + len(body["tags"]) if name == "contact" \
+            else len(body["items"])
+    cursor = client.get(reads["timeline"][0], {"limit": 20}).json()["next_cursor"]
+    if cursor:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reads["timeline"][0], {"limit": 20, "cursor": cursor}
+                              ).status_code == 200
+        counts["timeline, next page"] = len(queries.captured_queries)
+    return counts, sizes
+
+
+def test_contact_page_reads_run_constant_queries_whatever_the_contact_holds(
+        tenant, owner, client, make_user):
+    """Every API read of the contact page costs the same queries for a contact with one of
+    each thing as for one with a long timeline (several pages, private notes of others),
+    many identities, tags, notes, interactions and open tasks."""
+    from tend.core.models import Tag
+    from tend.people.models import ContactTag, IdentityAlias
+
+    colleague = make_user("colleague@example.com")
+    add_member(tenant, colleague, "manager")
+    now = timezone.now()
+
+    def fill(contact, n, label):
+        with tenant_scope(tenant):
+            for i in range(n):
+                IdentityAlias.objects.create(tenant=tenant, contact=contact, type="EMAIL",
+                                             value=f"{label}-{i}@example.com",
+                                             is_primary=i == 0)
+                tag, _ = Tag.objects.get_or_create(tenant=tenant, name=f"Tag {i}",
+                                                   slug=f"tag-{i}")
+                ContactTag.objects.create(tenant=tenant, contact=contact, tag=tag)
+                Note.objects.create(tenant=tenant, contact=contact, body=f"note *{i}*",
+                                    author=owner if i % 3 else colleague, is_pinned=i % 4 == 0,
+                                    is_private=i % 5 == 1)
+                Interaction.objects.create(tenant=tenant, contact=contact, channel="PHONE",
+                                           summary=f"call {i}", staff=owner)
+                Task.objects.create(tenant=tenant, title=f"task {i}", contact=contact,
+                                    assignee=owner, due_at=now + timedelta(days=i))
+            Activity.objects.bulk_create([
+                Activity(tenant=tenant, contact=contact, type="NOTE_ADDED" if i % 7 == 0
+                         else "EVENT_ATTENDED", category="EVENTS", title=f"Event {i}",
+                         metadata={"private": True} if i % 14 == 0 else {},
+                         actor_user=colleague if i % 7 == 0 else None,
+                         occurred_at=now - timedelta(minutes=i // 2))  # ties on occurred_at
+                for i in range(n * 5)])
+
+    light, heavy = make_contact(tenant), make_contact(tenant, first_name="Omar")
+    fill(light, 1, "light")
+    fill(heavy, 25, "heavy")
+    _page_reads(client, light)  # the first request of a session writes it
+    light_counts, light_sizes = _page_reads(client, light)
+    heavy_counts, heavy_sizes = _page_reads(client, heavy)
+    assert light_sizes == {"contact": 2, "timeline": 4, "notes": 1, "interactions": 1,
+                           "tasks": 1}
+    # The colleague's private notes and their private timeline entries are left out (the
+    # light contact's one entry of that kind too); 25 identities + 25 tags.
+    assert heavy_sizes == {"contact": 50, "timeline": 20, "notes": 23, "interactions": 25,
+                           "tasks": 25}
+    assert "timeline, next page" in heavy_counts
+    assert heavy_counts.pop("timeline, next page") == heavy_counts["timeline"]
+    assert heavy_counts == light_counts
