@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "tend.web",
     "tend.people",
     "tend.rules",
+    "tend.marketing",
 ]
 
 MIDDLEWARE = [

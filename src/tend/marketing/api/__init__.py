@@ -1,0 +1,6 @@
+"""The marketing module's API routes."""
+
+from ninja import Router
+
+router = Router()
+router.add_router("", "tend.marketing.api.segments.router")
