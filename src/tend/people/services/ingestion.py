@@ -212,8 +212,8 @@ def _process(tenant: Tenant, actor: Actor, index: int, item: _Item) -> ItemResul
 
 
 def _ingest_together(tenant: Tenant, actor: Actor, together: list[tuple[int, _Item]],
-                     results: list[ItemResult | None], known: dict[tuple[str, str], Activity],
-                     audit: list[Any], recorded: list[Activity]) -> list[int]:
+                     results: list[ItemResult | None], known: dict[tuple[str, str], Known],
+                     audit: list[Any], recorded: list[bulkwrite.Row]) -> list[int]:
     """Process `together` as one set (`batch_ingest`) in a savepoint, filling `results`,
     `known`, `audit` and `recorded`. Returns the indexes to process one at a time instead:
     all of them when a concurrent transaction won a race (the savepoint rolled back)."""
@@ -230,24 +230,33 @@ def _ingest_together(tenant: Tenant, actor: Actor, together: list[tuple[int, _It
             results[index] = ItemResult(index=index, status="error", errors=outcome.errors)
             continue
         results[index] = ItemResult(index=index, status="created",
-                                    activity_id=outcome.activity.pk,
+                                    activity_id=outcome.activity.id,
                                     contact_id=outcome.contact_id,
                                     contact_created=outcome.contact_created,
                                     conflicts=outcome.conflicts)
         if item.source_event_id:
-            known[(item.source, item.source_event_id)] = outcome.activity
+            known[(item.source, item.source_event_id)] = (outcome.activity.id,
+                                                          outcome.contact_id)
     audit.extend(plan.audit)
     recorded.extend(plan.activities)
     return []
 
 
-def _announce(tenant: Tenant, activities: list[Activity]) -> None:
-    """`activity_recorded` for each activity a batch wrote (after commit)."""
-    for activity in activities:
+def _announce(tenant: Tenant, rows: list[bulkwrite.Row]) -> None:
+    """`activity_recorded` for each activity a batch wrote (after commit). The activities
+    are written from plain rows; instances are made only when someone listens."""
+    if not activity_recorded.has_listeners(Activity):
+        return
+    for row in rows:
+        activity = Activity(**row)
+        activity._state.adding = False
         activity_recorded.send(sender=Activity, tenant=tenant, activity=activity)
 
 
-def _known_events(tenant: Tenant, items: list[_Item | None]) -> dict[tuple[str, str], Activity]:
+Known = tuple[Any, Any]  # (activity id, contact id) of an event recorded before
+
+
+def _known_events(tenant: Tenant, items: list[_Item | None]) -> dict[tuple[str, str], Known]:
     """Activities already recorded for the batch's event ids (one query)."""
     by_source: dict[str, set[str]] = {}
     for item in items:
@@ -260,9 +269,10 @@ def _known_events(tenant: Tenant, items: list[_Item | None]) -> dict[tuple[str, 
     condition = Q()
     for source, event_ids in by_source.items():
         condition |= Q(source=source, source_event_id__in=sorted(event_ids))
-    rows = Activity.objects.filter(condition, tenant=tenant).only(
-        "id", "contact_id", "source", "source_event_id")
-    return {(a.source, a.source_event_id or ""): a for a in rows}
+    rows = Activity.objects.filter(condition, tenant=tenant).values_list(
+        "source", "source_event_id", "id", "contact_id")
+    return {(source, event_id or ""): (pk, contact_id)
+            for source, event_id, pk, contact_id in rows}
 
 
 def _error_text(errors: dict[str, list[str]]) -> str:
@@ -287,30 +297,34 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
                  "error": IngestionStatus.FAILED}
     event_ids = {e for raw, item in zip(raws, items, strict=True)
                  if (e := _event_id_of(raw, item))}
-    existing: dict[str, IngestionLog] = {}
+    existing: dict[str, IngestionLog | bulkwrite.Row] = {}
     if event_ids:
-        for log in IngestionLog.objects.filter(tenant=tenant, source_name=source_name,
-                                               source_event_id__in=event_ids):
-            existing.setdefault(log.source_event_id, log)
+        for earlier in IngestionLog.objects.filter(tenant=tenant, source_name=source_name,
+                                                   source_event_id__in=event_ids):
+            existing.setdefault(earlier.source_event_id, earlier)
     def state(log: IngestionLog) -> tuple[Any, ...]:
         return (log.status, log.error, log.contact_id, log.activity_id)
 
-    new_logs: list[IngestionLog] = []
+    new_logs: list[bulkwrite.Row] = []
     changed: dict[Any, IngestionLog] = {}
     before: dict[Any, tuple[tuple[Any, ...], int]] = {}
     for raw, item, result in zip(raws, items, results, strict=True):
         event_id = _event_id_of(raw, item)
         found = existing.get(event_id) if event_id else None
+        log: IngestionLog | bulkwrite.Row
         if found is not None:
             log = found
-            if not log._state.adding:  # a row of an earlier batch, not one made above
+            if isinstance(log, IngestionLog):  # a row of an earlier batch, not one made above
                 changed.setdefault(log.pk, log)
                 before.setdefault(log.pk, (state(log), log.attempts))
         else:
-            log = IngestionLog(tenant=tenant, source=source, source_name=source_name,
-                               source_event_id=event_id, attempts=0,
-                               payload=raw if isinstance(raw, dict) else {"item": raw},
-                               created_by=actor.acting_user)
+            user = actor.acting_user
+            log = bulkwrite.new_row(
+                IngestionLog, tenant_id=tenant.pk, source_id=source.pk if source else None,
+                source_name=source_name, source_event_id=event_id, attempts=0,
+                payload=raw if isinstance(raw, dict) else {"item": raw},
+                created_by_id=user.pk if user is not None else None, created_at=now,
+                updated_at=now)
             new_logs.append(log)
             if event_id:
                 existing[event_id] = log
@@ -323,8 +337,6 @@ def _write_log(tenant: Tenant, actor: Actor, source: IngestionSource | None, sou
         log.contact_id = result.contact_id or log.contact_id
         log.activity_id = result.activity_id or log.activity_id
         log.processed_at = now
-    for log in new_logs:
-        log.created_at = log.updated_at = now
     bulkwrite.bulk_insert(IngestionLog, new_logs)
     # Redeliveries mostly change nothing but the attempt count: one UPDATE per increment
     # (bulk_update's CASE per row is slow to build); the few that changed otherwise get it.
@@ -392,14 +404,14 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
             seen = known.get(event)
             if seen is not None:
                 results[index] = ItemResult(index=index, status="duplicate",
-                                            activity_id=seen.pk, contact_id=seen.contact_id)
+                                            activity_id=seen[0], contact_id=seen[1])
             elif item.source_event_id and event in claimed:
                 repeated.append(index)
             else:
                 claimed.add(event)
                 together.append((index, item))
         audit: list[Any] = []
-        recorded: list[Activity] = []
+        recorded: list[bulkwrite.Row] = []
         alone = _ingest_together(tenant, actor, together, results, known, audit, recorded)
         for index in sorted(alone + repeated):
             item = validated[index]
@@ -407,7 +419,7 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
             seen = known.get((item.source, item.source_event_id or ""))
             if seen is not None:
                 results[index] = ItemResult(index=index, status="duplicate",
-                                            activity_id=seen.pk, contact_id=seen.contact_id)
+                                            activity_id=seen[0], contact_id=seen[1])
                 continue
             try:
                 with transaction.atomic():
@@ -418,8 +430,8 @@ def activities_ingest(*, tenant: Tenant, actor: Actor, items: list[Any],
                 continue
             results[index] = result
             if item.source_event_id and result.activity_id:
-                known[(item.source, item.source_event_id)] = Activity(
-                    pk=result.activity_id, contact_id=result.contact_id)
+                known[(item.source, item.source_event_id)] = (result.activity_id,
+                                                              result.contact_id)
         final = [r for r in results if r is not None]
         logged = [n for n, r in enumerate(final) if log_failed or r.status != "error"]
         _write_log(tenant, actor, source, source_name, [items[n] for n in logged],

@@ -44,8 +44,8 @@ from tend.people.services.contacts import _clean as contact_fields_clean
 from tend.people.services.contacts import computed_display_name
 from tend.people.services.resolution import (
     REASSIGNED_TYPE,
+    HeldAlias,
     Identifier,
-    contact_is_dead,
     identifiers_holders,
     identities_release,
     reassignment_metadata,
@@ -74,7 +74,7 @@ class BatchItem:
 class Outcome:
     """What became of one item of the batch: recorded (`activity`) or refused (`errors`)."""
 
-    activity: Activity | None = None
+    activity: bulkwrite.Row | None = None
     contact_id: UUID | None = None
     contact_created: bool = False
     conflicts: list[UUID] = field(default_factory=list)
@@ -83,18 +83,23 @@ class Outcome:
 
 @dataclass
 class _Person:
-    """A contact as the batch sees it: one that exists, or one the batch creates."""
+    """A contact as the batch sees it: one that exists, or one the batch creates (`row`)."""
 
-    contact: Contact
-    new: bool
+    pk: Any
+    created_at: datetime
+    row: bulkwrite.Row | None = None
     # Kinds `(type, system)` it has a primary identity of; None until needed (existing ones).
     primaries: set[tuple[str, str]] | None = None
     # Copies of primary identities that change (`primary_email`, `primary_phone`).
     primary_fields: dict[str, str] = field(default_factory=dict)
 
     @property
+    def new(self) -> bool:
+        return self.row is not None
+
+    @property
     def rank(self) -> tuple[datetime, str]:
-        return (self.contact.created_at, str(self.contact.pk))
+        return (self.created_at, str(self.pk))
 
 
 @dataclass
@@ -120,12 +125,12 @@ class BatchPlan:
         self.items = items
         self.people: dict[Any, _Person] = {}
         self.holders: dict[Key, _Person] = {}
-        self.dead: dict[Key, IdentityAlias] = {}
-        self.new_contacts: list[Contact] = []
+        self.dead: dict[Key, HeldAlias] = {}
+        self.new_contacts: list[bulkwrite.Row] = []
         self.aliases: list[bulkwrite.Row] = []
-        self.activities: list[Activity] = []
+        self.activities: list[bulkwrite.Row] = []
         self.candidates: dict[tuple[Any, Any], bulkwrite.Row] = {}
-        self.released: list[IdentityAlias] = []
+        self.released: list[HeldAlias] = []
         self.metrics: dict[Any, _Metrics] = {}
         self.audit: list[AuditEntry] = []
         self.outcomes: dict[int, Outcome] = {}
@@ -133,10 +138,10 @@ class BatchPlan:
 
     # --- reading what exists -----------------------------------------------------------------
 
-    def _person(self, contact: Contact) -> _Person:
-        person = self.people.get(contact.pk)
+    def _person(self, pk: Any, created_at: datetime) -> _Person:
+        person = self.people.get(pk)
         if person is None:
-            person = self.people[contact.pk] = _Person(contact=contact, new=False)
+            person = self.people[pk] = _Person(pk=pk, created_at=created_at)
         return person
 
     def load(self) -> None:
@@ -144,28 +149,28 @@ class BatchPlan:
         identities of contacts that may gain some (one, when any may)."""
         found = identifiers_holders(tenant=self.tenant, identifiers=[
             i for _n, item in self.items for i in item.cleaned])
-        for key, (alias, contact) in found.items():
-            if contact_is_dead(contact):
+        for key, alias in found.items():
+            if alias.holder_dead:
                 self.dead[key] = alias
             else:
-                self.holders[key] = self._person(contact)
+                self.holders[key] = self._person(alias.holder_id, alias.holder_created_at)
         named = {item.contact_id for _n, item in self.items if item.contact_id is not None}
         if named:
-            for contact in Contact.objects.filter(tenant=self.tenant, pk__in=named):
-                self._person(contact)
+            for pk, created_at in Contact.objects.filter(
+                    tenant=self.tenant, pk__in=named).values_list("pk", "created_at"):
+                self._person(pk, created_at)
         # Contacts an item may attach identities to: those holding part of its identifiers.
         gaining: set[Any] = set()
         for _n, item in self.items:
             held = [self.holders[i.key] for i in item.cleaned if i.key in self.holders]
             if held and len(held) < len(item.cleaned):
-                gaining.update(p.contact.pk for p in held)
+                gaining.update(p.pk for p in held)
         if gaining:
             for person_id in gaining:
                 self.people[person_id].primaries = set()
-            rows = IdentityAlias.objects.filter(
-                tenant=self.tenant, contact_id__in=gaining, is_primary=True,
-            ).values_list("contact_id", "type", "system")
-            for contact_id, type, system in rows:
+            for contact_id, type, system in IdentityAlias.objects.filter(
+                    tenant=self.tenant, contact_id__in=gaining, is_primary=True,
+            ).values_list("contact_id", "type", "system"):
                 self.people[contact_id].primaries.add((type, system))  # type: ignore[union-attr]
 
     # --- planning ----------------------------------------------------------------------------
@@ -187,7 +192,7 @@ class BatchPlan:
         for identifier in item.cleaned:
             holder = self.holders.get(identifier.key)
             if holder is not None:
-                matched.setdefault(holder.contact.pk, (holder, []))[1].append(identifier)
+                matched.setdefault(holder.pk, (holder, []))[1].append(identifier)
         if not matched:
             person = self._create(item)
             outcome = self._record(person, item)
@@ -198,12 +203,12 @@ class BatchPlan:
         if len(ranked) > 1:
             self._conflicts(ranked)
             outcome = self._record(best, item)
-            outcome.conflicts = [p.contact.pk for p, _ids in ranked[1:]]
+            outcome.conflicts = [p.pk for p, _ids in ranked[1:]]
             return outcome
         missing = [i for i in item.cleaned if i.key not in self.holders]
         if missing:
             released = self._attach(best, missing, item.source)
-            self.audit.append(("contact.identities_resolved", "contact", best.contact.pk,
+            self.audit.append(("contact.identities_resolved", "contact", best.pk,
                                {"added": [i.label for i in missing]}))
             self._reassigned(best, released, item.source)
         return self._record(best, item)
@@ -240,34 +245,42 @@ class BatchPlan:
         if not custom_name:
             values["display_name"] = computed_display_name(values.get("first_name", ""),
                                                            values.get("last_name", ""))
-        contact = Contact(tenant=self.tenant, display_name_custom=custom_name,
-                          created_by=self.user, updated_by=self.user, **values)
-        contact.created_at = contact.updated_at = self.now
-        person = _Person(contact=contact, new=True, primaries=set())
-        self.people[contact.pk] = person
+        fields = sorted(k for k, v in values.items() if v not in ("", None, {}))
+        for name in ("owner", "company"):
+            if name in values:
+                related = values.pop(name)
+                values[f"{name}_id"] = related.pk if related is not None else None
+        contact = bulkwrite.new_row(
+            Contact, tenant_id=self.tenant.pk, display_name_custom=custom_name,
+            created_by_id=self.user_id, updated_by_id=self.user_id, created_at=self.now,
+            updated_at=self.now, **values)
+        person = _Person(pk=contact.id, created_at=self.now, row=contact, primaries=set())
+        self.people[contact.id] = person
         self.new_contacts.append(contact)
         released = self._give(person, item.cleaned, source="")
         self._apply_primary_fields(person)
-        self.audit.append(("contact.created", "contact", contact.pk, {
-            "fields": sorted(k for k, v in values.items() if v not in ("", None, {})),
-            "aliases": len(item.cleaned), "tags": []}))
-        self._activity(person, type="CONTACT_CREATED", category="SYSTEM",
-                       title=str(contact)[:300], source=values.get("source", ""))
+        self.audit.append(("contact.created", "contact", contact.id, {
+            "fields": fields, "aliases": len(item.cleaned), "tags": []}))
+        # The title `str(contact)` gives.
+        title = (contact.display_name or contact.primary_email or contact.primary_phone
+                 or str(contact.id))
+        self._activity(person, type="CONTACT_CREATED", category="SYSTEM", title=title,
+                       source=values.get("source", ""))
         self._reassigned(person, released, item.source)
         return person
 
     def _give(self, person: _Person, identifiers: list[Identifier], source: str
-              ) -> dict[Any, list[IdentityAlias]]:
+              ) -> dict[Any, list[HeldAlias]]:
         """New identity rows for `person`; identities of deleted contacts are released.
         Returns the released ones by former contact id."""
         assert person.primaries is not None
-        released: dict[Any, list[IdentityAlias]] = {}
+        released: dict[Any, list[HeldAlias]] = {}
         for identifier in identifiers:
             kind = (identifier.type, identifier.system)
             primary = kind not in person.primaries
             person.primaries.add(kind)
             self.aliases.append(bulkwrite.new_row(
-                IdentityAlias, tenant_id=self.tenant.pk, contact_id=person.contact.pk,
+                IdentityAlias, tenant_id=self.tenant.pk, contact_id=person.pk,
                 type=identifier.type, system=identifier.system, value=identifier.value,
                 is_primary=primary, source=source[:MAX_SOURCE], created_by_id=self.user_id,
                 updated_by_id=self.user_id, created_at=self.now, updated_at=self.now))
@@ -282,14 +295,14 @@ class BatchPlan:
                 released.setdefault(old.contact_id, []).append(old)
         return released
 
-    def _reassigned(self, person: _Person, released: dict[Any, list[IdentityAlias]],
+    def _reassigned(self, person: _Person, released: dict[Any, list[HeldAlias]],
                     source: str) -> None:
         """As `reassignment_record`: an audit entry per former holder, an activity on the
         new holder's timeline."""
         for former_id, aliases in released.items():
             labels = sorted({Identifier(a.type, a.value, a.system).label for a in aliases})
             self.audit.append(("contact.identities_released", "contact", former_id,
-                               {"identities": labels, "to": str(person.contact.pk)}))
+                               {"identities": labels, "to": str(person.pk)}))
             self._activity(person, type=REASSIGNED_TYPE, category="SYSTEM",
                            title=", ".join(labels), source=source[:100],
                            metadata=reassignment_metadata(former_id, labels))
@@ -299,15 +312,14 @@ class BatchPlan:
         return self.user.pk if self.user is not None else None
 
     def _apply_primary_fields(self, person: _Person) -> None:
-        if person.new:
-            for name, value in person.primary_fields.items():
-                setattr(person.contact, name, value)
+        if person.row is not None:
+            person.row.update(person.primary_fields)
 
     def _attach(self, person: _Person, identifiers: list[Identifier], source: str
-                ) -> dict[Any, list[IdentityAlias]]:
+                ) -> dict[Any, list[HeldAlias]]:
         if person.primaries is None:  # a contact named by id earlier, then matched
             person.primaries = set(IdentityAlias.objects.filter(
-                tenant=self.tenant, contact_id=person.contact.pk, is_primary=True,
+                tenant=self.tenant, contact_id=person.pk, is_primary=True,
             ).values_list("type", "system"))
         added = self._give(person, identifiers, source)
         self._apply_primary_fields(person)
@@ -315,7 +327,7 @@ class BatchPlan:
 
     def _conflicts(self, ranked: list[tuple[_Person, list[Identifier]]]) -> None:
         for (first, first_ids), (second, second_ids) in combinations(ranked, 2):
-            a, b = sorted([first.contact.pk, second.contact.pk])
+            a, b = sorted([first.pk, second.pk])
             if (a, b) in self.candidates:
                 continue
             self.candidates[(a, b)] = bulkwrite.new_row(
@@ -329,28 +341,28 @@ class BatchPlan:
         activity = self._activity(person, type=item.type, source=item.source,
                                   source_event_id=item.source_event_id,
                                   occurred_at=item.occurred_at, **item.values)
-        return Outcome(activity=activity, contact_id=person.contact.pk)
+        return Outcome(activity=activity, contact_id=person.pk)
 
     def _activity(self, person: _Person, *, type: str, occurred_at: datetime | None = None,
-                  title: str = "", **values: Any) -> Activity:
+                  title: str = "", **values: Any) -> bulkwrite.Row:
         occurred = occurred_at or self.now
-        activity = Activity(
-            tenant=self.tenant, contact=person.contact, type=type, title=title[:300],
-            occurred_at=occurred, processed_at=self.now, actor_user=self.user,
-            actor_label=self.label, created_by=self.user, **values)
-        activity.created_at = activity.updated_at = self.now
+        activity = bulkwrite.new_row(
+            Activity, tenant_id=self.tenant.pk, contact_id=person.pk, type=type,
+            title=title[:300], occurred_at=occurred, processed_at=self.now,
+            actor_user_id=self.user_id, actor_label=self.label, created_by_id=self.user_id,
+            created_at=self.now, updated_at=self.now, **values)
         self.activities.append(activity)
         # The contact's metrics, as `activity_record` moves them.
         in_30d = occurred >= self.now - timedelta(days=30)
         in_90d = occurred >= self.now - timedelta(days=90)
-        if person.new:
-            contact = person.contact
+        if person.row is not None:
+            contact = person.row
             contact.activity_count_30d += in_30d
             contact.activity_count_90d += in_90d
             if contact.last_activity_at is None or contact.last_activity_at < occurred:
                 contact.last_activity_at, contact.last_activity_type = occurred, type
         else:
-            metrics = self.metrics.setdefault(person.contact.pk, _Metrics())
+            metrics = self.metrics.setdefault(person.pk, _Metrics())
             metrics.in_30d += in_30d
             metrics.in_90d += in_90d
             if metrics.latest is None or metrics.latest < occurred:
@@ -372,7 +384,7 @@ class BatchPlan:
         _bump_metrics(self.tenant, self.metrics)
         for person in self.people.values():
             if not person.new and person.primary_fields:
-                Contact.objects.filter(tenant=self.tenant, pk=person.contact.pk).update(
+                Contact.objects.filter(tenant=self.tenant, pk=person.pk).update(
                     updated_at=self.now, **person.primary_fields)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
@@ -145,12 +146,33 @@ def _lookup(tenant: Tenant, identifiers: Sequence[Identifier]) -> list[IdentityA
     return list(IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact"))
 
 
+@dataclass
+class HeldAlias:
+    """An alias found by `identifiers_holders`, with what matters of the contact it resolves
+    to (`holder_id`: a merged contact's survivor)."""
+
+    pk: Any
+    contact_id: Any
+    type: str
+    system: str
+    value: str
+    is_primary: bool
+    holder_id: Any
+    holder_created_at: datetime
+    holder_dead: bool
+
+
+_HOLDER_COLUMNS = ("pk", "contact_id", "type", "system", "value", "is_primary",
+                   "contact__status", "contact__merged_into_id", "contact__deleted_at",
+                   "contact__erased_at", "contact__created_at")
+
+
 def identifiers_holders(*, tenant: Tenant, identifiers: Iterable[Identifier]
-                        ) -> dict[tuple[str, str, str], tuple[IdentityAlias, Contact]]:
-    """The alias holding each of `identifiers` (cleaned) and the contact it resolves to (a
-    merged contact's survivor), for many at once: one query with an IN list per (type,
-    system). Identifiers nobody holds are absent; the contact may be dead
-    (`contact_is_dead`), in which case the identifier is free to take."""
+                        ) -> dict[tuple[str, str, str], HeldAlias]:
+    """The alias holding each of `identifiers` (cleaned) and who it resolves to, for many at
+    once: one query with an IN list per (type, system), read as plain values. Identifiers
+    nobody holds are absent; a holder may be dead (`contact_is_dead`), in which case the
+    identifier is free to take."""
     groups: dict[tuple[str, str], set[str]] = {}
     for identifier in identifiers:
         groups.setdefault((identifier.type, identifier.system), set()).add(identifier.value)
@@ -159,8 +181,20 @@ def identifiers_holders(*, tenant: Tenant, identifiers: Iterable[Identifier]
     condition = Q()
     for (type, system), values in groups.items():
         condition |= Q(type=type, system=system, value__in=sorted(values))
-    aliases = IdentityAlias.objects.filter(condition, tenant=tenant).select_related("contact")
-    return {(a.type, a.system, a.value): (a, _survivor(a.contact)) for a in aliases}
+    rows = IdentityAlias.objects.filter(condition, tenant=tenant).values_list(*_HOLDER_COLUMNS)
+    found = {}
+    for (pk, contact_id, type, system, value, is_primary, status, merged_into_id, deleted_at,
+         erased_at, created_at) in rows:
+        holder_id = contact_id
+        dead = (deleted_at is not None or erased_at is not None
+                or status == ContactStatus.DELETED)
+        if status == ContactStatus.MERGED and merged_into_id:
+            survivor = Contact.objects.get(tenant=tenant, pk=merged_into_id)
+            holder_id, created_at, dead = survivor.pk, survivor.created_at, contact_is_dead(
+                survivor)
+        found[(type, system, value)] = HeldAlias(pk, contact_id, type, system, value,
+                                                 is_primary, holder_id, created_at, dead)
+    return found
 
 
 def _survivor(contact: Contact) -> Contact:
@@ -195,13 +229,14 @@ def _record_conflicts(tenant: Tenant, actor: Actor,
         )
 
 
-def identities_release(*, tenant: Tenant, actor: Actor, aliases: Sequence[IdentityAlias]
-                       ) -> dict[Any, list[IdentityAlias]]:
+def identities_release(*, tenant: Tenant, actor: Actor,
+                       aliases: Sequence[IdentityAlias | HeldAlias]
+                       ) -> dict[Any, list[IdentityAlias | HeldAlias]]:
     """Take `aliases` (held by dead contacts) off their contacts so a live contact can have
     them: the rows are deleted, a released primary hands its flag to the oldest remaining
     identity of its kind, and the dead contact's primary copies are refreshed. Returns the
     released aliases by former contact id. Inside the caller's transaction."""
-    by_contact: dict[Any, list[IdentityAlias]] = {}
+    by_contact: dict[Any, list[IdentityAlias | HeldAlias]] = {}
     for alias in aliases:
         by_contact.setdefault(alias.contact_id, []).append(alias)
     if not by_contact:
@@ -224,7 +259,8 @@ def identities_release(*, tenant: Tenant, actor: Actor, aliases: Sequence[Identi
 
 
 def reassignment_record(*, tenant: Tenant, actor: Actor, contact: Contact,
-                        released: dict[Any, list[IdentityAlias]], source: str = "") -> None:
+                        released: dict[Any, list[IdentityAlias | HeldAlias]],
+                        source: str = "") -> None:
     """Record that `contact` took `released` identities over from deleted contacts: an
     `IDENTITIES_REASSIGNED` activity on its timeline and an audit entry on each former
     holder. Inside the caller's transaction."""
@@ -347,6 +383,7 @@ def contact_resolve(*, tenant: Tenant, actor: Actor, identifiers: Any,
     return ResolveResult(contact=best, added=added, reassigned=_identifiers_of(released))
 
 
-def _identifiers_of(released: dict[Any, list[IdentityAlias]]) -> list[Identifier]:
+def _identifiers_of(released: dict[Any, list[IdentityAlias | HeldAlias]]
+                    ) -> list[Identifier]:
     return [Identifier(a.type, a.value, a.system) for aliases in released.values()
             for a in aliases]
