@@ -22,3 +22,12 @@ def _company_views(v, c):
 
 register("GET", "/api/v1/companies/{company_id}/timeline",
          path=lambda v: {"company_id": v.timeline_company.pk}, query=lambda v: {"limit": 5})
+
+# Views act on the caller's own organization's list; the victim's shared view is a 404.
+register("GET", "/api/v1/saved-views", targets_victim=False)
+register("POST", "/api/v1/saved-views", targets_victim=False,
+         body=lambda v: {"name": "Suite view", "columns": ["email"]})
+view = {"path": lambda v: {"view_id": v.saved_view.pk}}
+register("GET", "/api/v1/saved-views/{view_id}", **view)
+register("PATCH", "/api/v1/saved-views/{view_id}", **view, body=lambda v: {"name": "Renamed"})
+register("DELETE", "/api/v1/saved-views/{view_id}", **view)
