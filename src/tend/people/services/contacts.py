@@ -300,6 +300,7 @@ def contact_delete(*, tenant: Tenant, actor: Actor, contact: Contact) -> Contact
         contact.save(update_fields=["status", "deleted_at", "updated_by", "updated_at"])
         audit_record(tenant=tenant, actor=actor, action="contact.deleted",
                      entity_type="contact", entity_id=contact.pk)
+        _announce(tenant, contact, "deleted")
     return contact
 
 
@@ -316,7 +317,18 @@ def contact_restore(*, tenant: Tenant, actor: Actor, contact: Contact) -> Contac
         contact.save(update_fields=["status", "deleted_at", "updated_by", "updated_at"])
         audit_record(tenant=tenant, actor=actor, action="contact.restored",
                      entity_type="contact", entity_id=contact.pk)
+        _announce(tenant, contact, "updated")
     return contact
+
+
+def _announce(tenant: Tenant, contact: Contact, change: str) -> None:
+    """`contact_changed` after commit (segments re-evaluate the contact)."""
+    from tend.people.signals import contact_changed
+
+    contact_id = contact.pk
+    transaction.on_commit(lambda: contact_changed.send(
+        sender=Contact, tenant=tenant, contact_id=contact_id, change=change,
+        fields=[]))
 
 
 # --- tags ------------------------------------------------------------------------------------

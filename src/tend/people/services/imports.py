@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tend.core.actors import Actor
-from tend.core.errors import Conflict, ValidationFailed
+from tend.core.errors import Conflict, NotFound, ValidationFailed
 from tend.core.models import CustomFieldDefinition, Job, Tag, Tenant
 from tend.core.selectors.customfields import custom_definitions
 from tend.core.services.audit import audit_record
@@ -191,8 +191,10 @@ def _clean_mapping(imp: ContactImport, mapping: Any,
 
 def contact_import_configure(*, tenant: Tenant, actor: Actor, imp: ContactImport,
                              mapping: dict[str, str] | None = None, mode: str | None = None,
-                             tag_ids: Iterable[Any] | None = None) -> ContactImport:
-    """Set the column mapping and/or the options (mode for existing contacts, tags to apply).
+                             tag_ids: Iterable[Any] | None = None,
+                             segment_id: str | None = None) -> ContactImport:
+    """Set the column mapping and/or the options (mode for existing contacts, tags to apply,
+    a static list to add every imported contact to: `segment_id`, "" for none).
 
     Needs `contacts.add`. Only before the import runs (status UPLOADED or MAPPED; otherwise
     Conflict). Targets are checked (see `tend.people.importing.mapping`); one-column fields
@@ -220,17 +222,44 @@ def contact_import_configure(*, tenant: Tenant, actor: Actor, imp: ContactImport
             raise ValidationFailed(fields={"tag_ids": [_("Choose tags of this organization.")]})
         imp.tag_ids = sorted(found)
         changes["tags"] = len(found)
+    if segment_id is not None:
+        imp.options = {**(imp.options or {}), "segment_id": _import_list(tenant, segment_id)}
+        changes["list"] = bool(imp.options["segment_id"])
     if mapping is None and not imp.mapping:
         raise ValidationFailed(fields={"mapping": [_("Map the columns first.")]})
     _clean_mapping(imp, imp.mapping, custom_definitions(tenant=tenant, entity_type="contact"))
     imp.status = ImportStatus.MAPPED
     imp.updated_by = actor.acting_user
     with transaction.atomic():
-        imp.save(update_fields=["mapping", "mode", "tag_ids", "status", "updated_by",
-                                "updated_at"])
+        imp.save(update_fields=["mapping", "mode", "tag_ids", "options", "status",
+                                "updated_by", "updated_at"])
         audit_record(tenant=tenant, actor=actor, action="contact_import.configured",
                      entity_type="contact_import", entity_id=imp.pk, changes=changes)
     return imp
+
+
+def _import_list(tenant: Tenant, segment_id: str) -> str:
+    """The id of a static list of `tenant` (marketing's segments), or "" for none."""
+    if not segment_id:
+        return ""
+    from tend.marketing.selectors.segments import static_segment_choices
+
+    if segment_id not in {pk for pk, _name in static_segment_choices(tenant=tenant)}:
+        raise ValidationFailed(fields={"segment_id": [_("Choose a list of this organization.")]})
+    return segment_id
+
+
+def _add_to_list(tenant: Tenant, actor: Actor, segment_id: str, contact_ids: list[str]) -> None:
+    """Add a batch's contacts to the import's list (skipped if the list was deleted since)."""
+    from tend.marketing.selectors.segments import segment_get
+    from tend.marketing.services.membership import segment_add_members
+
+    try:
+        segment = segment_get(tenant=tenant, segment_id=segment_id)
+    except NotFound:
+        return
+    segment_add_members(tenant=tenant, actor=actor, segment=segment, contact_ids=contact_ids,
+                        source="IMPORT")
 
 
 _PLAIN_EMAIL = re.compile(
@@ -671,6 +700,9 @@ class ImportRun:
             bulkwrite.bulk_insert(IdentityAlias, new_aliases)
             bulkwrite.bulk_insert(ContactTag, tag_links, ignore_conflicts=True)
             bulkwrite.bulk_insert(Activity, activities)
+            list_id = (self.imp.options or {}).get("segment_id")
+            if list_id and targets:
+                _add_to_list(self.tenant, self.actor, list_id, list(targets))
             options = dict(self.imp.options or {})
             if offset is not None:
                 options["error_bytes"] = offset

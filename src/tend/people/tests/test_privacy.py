@@ -20,6 +20,7 @@ from tend.people.models import (
     Note,
 )
 from tend.people.privacy_registry import (
+    privacy_exporters,
     register_privacy_eraser,
     register_privacy_exporter,
     unregister_privacy_eraser,
@@ -72,9 +73,12 @@ def test_export_zip_holds_every_registered_part(scoped, rania):
         unregister_privacy_exporter("test.extra")
     archive = zipfile.ZipFile(io.BytesIO(content))
     names = sorted(archive.namelist())
-    assert names == sorted(["contact.json", "company.json", "aliases.json", "consents.json",
-                            "consent_history.json", "notes.json", "interactions.json",
-                            "tasks.json", "activities.json", "test.extra.json",
+    people_parts = ["contact.json", "company.json", "aliases.json", "consents.json",
+                    "consent_history.json", "notes.json", "interactions.json", "tasks.json",
+                    "activities.json"]
+    other_modules = [f"{name}.json" for name, _func in privacy_exporters()
+                     if f"{name}.json" not in people_parts]
+    assert names == sorted([*people_parts, *other_modules, "test.extra.json",
                             "manifest.json"])
     contact = json.loads(archive.read("contact.json"))
     assert (contact["first_name"], contact["primary_email"], contact["custom"]) == (

@@ -44,6 +44,7 @@ from tend.people.services.contacts import (
     contact_delete,
     contact_edit,
     contact_tags_add,
+    contact_tags_remove,
     contact_update,
 )
 from tend.people.services.savedviews import savedview_create, savedview_delete
@@ -92,7 +93,12 @@ def _list_state(request: HttpRequest) -> dict[str, Any]:
         return {"view": view, "q": str(saved.pop("q", "")), "filters": saved,
                 "sort": view.sort, "columns": [c for c in view.columns if c in COLUMNS]
                 or list(DEFAULT_COLUMNS)}
-    filters = {k: params.get(k, "").strip()[:100] for k in FILTER_PARAMS if params.get(k)}
+    filters: dict[str, Any] = {k: params.get(k, "").strip()[:100] for k in FILTER_PARAMS
+                               if params.get(k)}
+    custom_any = {d.key: values for d in _multi_choice_fields(tenant)
+                  if (values := [v[:100] for v in params.getlist(f"cf.{d.key}") if v])}
+    if custom_any:
+        filters["custom"] = custom_any
     columns = [c for c in params.getlist("cols") if c in COLUMNS] or list(DEFAULT_COLUMNS)
     return {"view": view, "q": params.get("q", "").strip()[:200], "filters": filters,
             "sort": params.get("sort", "").strip(), "columns": columns}
@@ -102,12 +108,41 @@ def _query_string(state: dict[str, Any], **extra: Any) -> str:
     pairs: list[tuple[str, str]] = []
     if state["q"]:
         pairs.append(("q", state["q"]))
-    pairs += [(k, str(v)) for k, v in state["filters"].items()]
+    for key, value in state["filters"].items():
+        if key == "custom" and isinstance(value, dict):  # multi-choice fields: any of
+            pairs += [(f"cf.{name}", str(item)) for name, items in value.items()
+                      for item in (items if isinstance(items, list) else [items])]
+        else:
+            pairs.append((key, str(value)))
     if state["sort"]:
         pairs.append(("sort", state["sort"]))
     pairs += [("cols", c) for c in state["columns"]]
     pairs += [(k, str(v)) for k, v in extra.items() if v]
     return urlencode(pairs)
+
+
+def _multi_choice_fields(tenant: Tenant) -> list[Any]:
+    return [d for d in custom_definitions(tenant=tenant, entity_type="contact",
+                                          active_only=True) if d.field_type == "multi_choice"]
+
+
+def _custom_filter_fields(request: HttpRequest, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """The multi-choice custom fields the list filters by ("has any of"), with their choices
+    labelled in the reader's language and the chosen ones marked."""
+    language = getattr(request, "LANGUAGE_CODE", "en")
+    chosen = filters.get("custom") if isinstance(filters.get("custom"), dict) else {}
+    fields = []
+    for definition in _multi_choice_fields(request.tenant):  # type: ignore[attr-defined]
+        picked = chosen.get(definition.key) or []
+        options = []
+        for choice in definition.choices or []:
+            label = choice.get("label") or {}
+            options.append((choice.get("value"),
+                            label.get(language) or label.get("en") or choice.get("value"),
+                            choice.get("value") in picked))
+        fields.append({"key": definition.key, "label": definition.label_for(language),
+                       "options": options})
+    return fields
 
 
 @require_perm("contacts.view")
@@ -149,8 +184,10 @@ def contacts_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         "tags": list(tag_list(tenant=tenant)),
         "companies": list(company_list(tenant=tenant).values_list("pk", "name")),
         "saved_views": list(savedview_list(tenant=tenant, actor=actor)),
+        "custom_filter_fields": _custom_filter_fields(request, state["filters"]),
         "can_share": actor.has_perm("contacts.manage"),
         "export_url": _export_url(tenant) if actor.has_perm("contacts.export") else "",
+        "static_lists": _static_lists(tenant, actor),
     })
     return render(request, "people/contacts_list.html", context, status=422 if error else 200)
 
@@ -162,7 +199,9 @@ def contacts_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     actor: Actor = request.actor  # type: ignore[attr-defined]
     action = request.POST.get("action", "")
-    needs = {"tag": "contacts.change", "owner": "contacts.change", "delete": "contacts.delete"}
+    needs = {"tag": "contacts.change", "owner": "contacts.change", "delete": "contacts.delete",
+             "segment": "segments.change"}
+    needs["untag"] = "contacts.change"
     if action not in needs:
         messages.error(request, _("Choose an action."))
         return _back(request, tenant)
@@ -179,12 +218,17 @@ def contacts_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
     if not contacts:
         messages.error(request, _("Select at least one contact."))
         return _back(request, tenant)
+    if action == "segment":
+        return _bulk_add_to_list(request, tenant, actor, contacts)
     try:
         with transaction.atomic():
             for contact in contacts:
                 if action == "tag":
                     contact_tags_add(tenant=tenant, actor=actor, contact=contact,
                                      tags=[request.POST.get("tag", "")])
+                elif action == "untag":
+                    contact_tags_remove(tenant=tenant, actor=actor, contact=contact,
+                                        tags=[request.POST.get("tag", "")])
                 elif action == "owner":
                     contact_update(tenant=tenant, actor=actor, contact=contact,
                                    data={"owner": request.POST.get("owner") or None})
@@ -196,8 +240,38 @@ def contacts_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
         return _back(request, tenant)
     done = {"tag": _("Tagged %(count)d contacts."),
             "owner": _("Assigned an owner to %(count)d contacts."),
+            "untag": _("Removed the tag from %(count)d contacts."),
             "delete": _("Deleted %(count)d contacts.")}[action]
     messages.success(request, done % {"count": len(contacts)})
+    return _back(request, tenant)
+
+
+def _static_lists(tenant: Tenant, actor: Actor) -> list[tuple[str, str]]:
+    """The lists the "Add to list" bulk action offers (none without the marketing module)."""
+    if not actor.has_perm("segments.change"):
+        return []
+    try:
+        from tend.marketing.selectors.segments import static_segment_choices
+    except ImportError:
+        return []
+    return static_segment_choices(tenant=tenant)
+
+
+def _bulk_add_to_list(request: HttpRequest, tenant: Tenant, actor: Actor,
+                      contacts: list[Contact]) -> HttpResponse:
+    from tend.marketing.selectors.segments import segment_get
+    from tend.marketing.services.membership import segment_add_members
+
+    try:
+        segment = segment_get(tenant=tenant, segment_id=request.POST.get("segment", ""))
+        count = segment_add_members(tenant=tenant, actor=actor, segment=segment,
+                                    contact_ids=[c.pk for c in contacts], source="BULK")
+    except TendError as exc:
+        text = "; ".join(m for ms in exc.fields.values() for m in ms) or exc.message
+        messages.error(request, text)
+        return _back(request, tenant)
+    messages.success(request, _("Added %(count)d contacts to %(name)s.") % {
+        "count": count, "name": segment.name})
     return _back(request, tenant)
 
 

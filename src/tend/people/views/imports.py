@@ -60,6 +60,8 @@ class OptionsForm(forms.Form):
                              choices=ImportMode.choices, widget=forms.RadioSelect)
     tags = forms.MultipleChoiceField(label=gettext_lazy("Tag every imported contact with"),
                                      required=False)
+    segment = forms.ChoiceField(label=gettext_lazy("Add everything imported to the list"),
+                                required=False)
 
 
 class ExportForm(forms.Form):
@@ -99,6 +101,18 @@ def _mapping_rows(request: HttpRequest, imp: ContactImport) -> list[dict[str, An
             for i, header in enumerate(imp.headers)]
 
 
+def _import_lists(request: HttpRequest) -> list[tuple[str, str]]:
+    """The static lists an import may fill (needs `segments.change`; none without the
+    marketing module)."""
+    if not request.actor.has_perm("segments.change"):  # type: ignore[attr-defined]
+        return []
+    try:
+        from tend.marketing.selectors.segments import static_segment_choices
+    except ImportError:
+        return []
+    return static_segment_choices(tenant=request.tenant)  # type: ignore[attr-defined]
+
+
 @require_perm("contacts.add")
 def import_mapping(request: HttpRequest, org_slug: str, import_id: Any) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
@@ -110,6 +124,13 @@ def import_mapping(request: HttpRequest, org_slug: str, import_id: Any) -> HttpR
         "mode": imp.mode, "tags": [str(t) for t in imp.tag_ids or []]})
     tag_field: forms.MultipleChoiceField = options.fields["tags"]  # type: ignore[assignment]
     tag_field.choices = [(str(t.pk), t.name) for t in tags]
+    lists = _import_lists(request)
+    if lists:
+        segment_field: forms.ChoiceField = options.fields["segment"]  # type: ignore[assignment]
+        segment_field.choices = [("", "—"), *lists]
+        options.initial["segment"] = (imp.options or {}).get("segment_id", "")
+    else:
+        del options.fields["segment"]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         mapping = {h: request.POST.get(f"col_{i}", "") for i, h in enumerate(imp.headers)}
@@ -119,7 +140,9 @@ def import_mapping(request: HttpRequest, org_slug: str, import_id: Any) -> HttpR
                 contact_import_configure(tenant=tenant, actor=request.actor,  # type: ignore[attr-defined]
                                          imp=imp, mapping=mapping,
                                          mode=options.cleaned_data["mode"],
-                                         tag_ids=options.cleaned_data["tags"])
+                                         tag_ids=options.cleaned_data["tags"],
+                                         segment_id=options.cleaned_data.get("segment")
+                                         if lists else None)
             except TendError as exc:
                 errors = exc.fields or {"mapping": [exc.message]}
             else:
@@ -132,7 +155,7 @@ def import_mapping(request: HttpRequest, org_slug: str, import_id: Any) -> HttpR
         "imp": imp, "rows": rows, "choices": target_choices(definitions), "options": options,
         "preset_label": PRESET_LABELS.get(imp.detected_preset, ""),
         "general_errors": errors.get("mapping", []) + errors.get("mode", [])
-        + errors.get("tag_ids", []),
+        + errors.get("tag_ids", []) + errors.get("segment_id", []),
     }, status=422 if request.method == "POST" else 200)
 
 
