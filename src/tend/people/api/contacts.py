@@ -203,8 +203,10 @@ class ContactFilter(Schema):
     created_before: dt.date | None = None
     has_email: bool | None = None
     has_phone: bool | None = None
-    custom: list[str] = Field(default_factory=list,
-                              description="`key=value`, repeatable: custom field equals.")
+    custom: list[str] = Field(
+        default_factory=list,
+        description="`key=value`, repeatable: custom field equals; for a multi-choice field, "
+                    "it holds the value (repeat the key for any of several).")
     include_deleted: bool = False
     sort: str | None = Field(None, description="name, -name, created, -created, "
                                                "last_activity, -last_activity")
@@ -235,12 +237,16 @@ def _api_errors(exc: ValidationFailed) -> ValidationFailed:
 
 
 def _filters(filters: ContactFilter) -> dict[str, Any]:
-    custom: dict[str, str] = {}
+    custom: dict[str, Any] = {}
     for item in filters.custom:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValidationFailed(fields={"custom": [_("Give custom filters as key=value.")]})
-        custom[key] = value
+        if key in custom:  # a key given again: any of the values (multi-choice fields)
+            previous = custom[key]
+            custom[key] = [*(previous if isinstance(previous, list) else [previous]), value]
+        else:
+            custom[key] = value
     out = filters.model_dump(exclude={"q", "sort", "custom"}, exclude_none=True)
     if custom:
         out["custom"] = custom

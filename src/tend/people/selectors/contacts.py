@@ -194,7 +194,7 @@ def _custom_condition(tenant: Tenant, custom: Any, errors: dict[str, list[str]])
             errors[name] = [_("There is no custom field with this key.")]
             continue
         if definition.field_type == "multi_choice":
-            errors[name] = [_("This field cannot be filtered by equality.")]
+            condition &= _has_any_condition(definition, value, name, errors)
             continue
         if value in (None, ""):
             condition &= ~Q(custom__has_key=key)
@@ -205,6 +205,34 @@ def _custom_condition(tenant: Tenant, custom: Any, errors: dict[str, list[str]])
             errors.update(exc.fields)
             continue
         condition &= Q(**{f"custom__{key}": normalized})
+    return condition
+
+
+def _has_any_condition(definition: Any, value: Any, name: str,
+                       errors: dict[str, list[str]]) -> Q:
+    """Contacts whose multi-choice field holds any of `value` (one choice or a list).
+
+    PostgreSQL uses JSON containment (`@>`). SQLite has no containment operator for JSON, so
+    each list position up to the number of choices is compared (stored lists hold each
+    choice at most once)."""
+    wanted = [value] if isinstance(value, str) else value
+    if not isinstance(wanted, list | tuple) or not wanted or not all(
+            isinstance(v, str) for v in wanted):
+        errors[name] = [_("Choose one or more of the field's choices.")]
+        return Q()
+    order = [c.get("value") for c in definition.choices or []]
+    unknown = [v for v in wanted if v not in order]
+    if unknown:
+        errors[name] = [_("Not a choice of this field: %(values)s.")
+                        % {"values": ", ".join(unknown)}]
+        return Q()
+    condition = Q(pk__in=[])
+    for choice in dict.fromkeys(wanted):
+        if connection.vendor == "postgresql":
+            condition |= Q(**{f"custom__{definition.key}__contains": [choice]})
+            continue
+        for position in range(len(order)):
+            condition |= Q(**{f"custom__{definition.key}__{position}": choice})
     return condition
 
 
