@@ -5,11 +5,11 @@ import pytest
 
 from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
+from tend.core.models import AuditLog
 from tend.core.services.customfields import customfield_create
 from tend.core.services.tags import tag_create
 from tend.core.tenancy import tenant_scope
 from tend.core.tests.apitools import signed_in
-from tend.core.models import AuditLog
 from tend.people.models import ContactTag, SavedView
 from tend.people.selectors.contacts import contact_list
 from tend.people.services.contacts import contact_create
