@@ -318,9 +318,9 @@ def segment_refresh(*, tenant: Tenant, actor: Actor, segment: Segment,
         added, entered = _insert_matches(segment, target, now=started,
                                          source=MembershipSource.RULE, added_by=None,
                                          want_ids=not first)
+        # Counted afresh (an index-only count) so a full refresh also heals any drift.
         segment.member_count = SegmentMembership.objects.filter(
-            tenant=tenant, segment=segment).count() if first else (
-            segment.member_count + added - removed)
+            tenant=tenant, segment=segment).count()
         now = timezone.now()
         segment.last_refreshed_at = now
         from tend.marketing.services.segments import next_refresh
