@@ -39,6 +39,18 @@ ICON_GLYPHS: dict[str, str] = {
 }
 
 
+def actor_display(label: str) -> str:
+    """An activity's stored actor label (written in English by `Actor.label`: "system",
+    "API key <name>", "source <name>", or a member's email) in the reader's language."""
+    if label == "system":
+        return str(_("System"))
+    for prefix, template in (("API key ", _("API key %(name)s")),
+                             ("source ", _("Source %(name)s"))):
+        if label.startswith(prefix):
+            return str(template) % {"name": label[len(prefix):]}
+    return label
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One activity ready for a template."""
@@ -47,6 +59,10 @@ class TimelineEntry:
     icon: str
     title: str
     detail_template: str
+
+    @property
+    def actor(self) -> str:
+        return actor_display(self.activity.actor_label or "")
 
     @property
     def glyph(self) -> str:
@@ -71,7 +87,7 @@ class TimelineRenderer:
             if isinstance(value, str | int | float) and not isinstance(value, bool)
         })
         values.update(title=activity.title, channel=activity.channel,
-                      category=activity.category, actor=activity.actor_label,
+                      category=activity.category, actor=actor_display(activity.actor_label or ""),
                       type=activity.type)
         for key, choices in self.labels:
             value = values.get(key)

@@ -9,6 +9,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tend.core.ids import uuid7
 from tend.core.models.base import TenantModel
@@ -72,7 +73,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class BuiltinRole(models.TextChoices):
-    OWNER = "owner", _("Owner")
+    OWNER = "owner", pgettext_lazy("role", "Owner")
     ADMIN = "admin", _("Admin")
     MANAGER = "manager", _("Manager")
     AGENT = "agent", _("Agent")

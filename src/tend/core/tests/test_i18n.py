@@ -65,11 +65,14 @@ def test_compiled_catalog_matches_the_po_file():
     for entry in _po_entries(CATALOG / "django.po"):
         if not entry["msgid"]:
             continue
+        # gettext keys a message with a context as "<context>\x04<msgid>"
+        key = (f"{entry['msgctxt']}\x04{entry['msgid']}" if "msgctxt" in entry
+               else entry["msgid"])
         if "msgid_plural" in entry:
             for n in range(6):
-                assert catalog[(entry["msgid"], n)] == entry[f"msgstr[{n}]"]
+                assert catalog[(key, n)] == entry[f"msgstr[{n}]"]
         else:
-            assert catalog[entry["msgid"]] == entry["msgstr"], entry["msgid"]
+            assert catalog[key] == entry["msgstr"], entry["msgid"]
 
 
 def test_placeholders_survive_translation():
@@ -129,3 +132,9 @@ def test_service_errors_without_a_message_speak_the_readers_language():
     with translation.override("en"):
         assert ValidationFailed().message == "The input is not valid."
         assert ValidationFailed("Exact words.").message == "Exact words."
+
+
+def test_owner_has_a_context_for_the_role_and_for_a_records_owner():
+    with translation.override("ar"):
+        assert translation.pgettext("role", "Owner") == "مالك"
+        assert translation.pgettext("record owner", "Owner") == "المسؤول"

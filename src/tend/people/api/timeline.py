@@ -14,7 +14,7 @@ from tend.core.errors import ValidationFailed
 from tend.people.api._contact_page import contact_of
 from tend.people.selectors.contacts import company_get
 from tend.people.selectors.timeline import TIMELINE_ORDERING, timeline_for, timeline_for_company
-from tend.people.timeline import render_activity
+from tend.people.timeline import actor_display, render_activity
 
 router = Router(tags=["Timeline"])
 
@@ -33,6 +33,7 @@ class TimelineItemOut(Schema):
     source: str
     occurred_at: datetime
     actor_label: str
+    actor_display: str = Field(description="The actor label in the reader's language.")
     related_type: str
     related_id: str
 
@@ -43,6 +44,10 @@ class TimelineItemOut(Schema):
     @staticmethod
     def resolve_display_title(obj: Any) -> str:
         return render_activity(obj).title
+
+    @staticmethod
+    def resolve_actor_display(obj: Any) -> str:
+        return actor_display(obj.actor_label or "")
 
 
 class TimelineFilter(Schema):

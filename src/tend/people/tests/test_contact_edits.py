@@ -244,3 +244,28 @@ def test_note_of_removed_body_is_not_in_db(tenant, owner, contact):
         note_update(tenant=tenant, actor=member_actor(tenant, owner), note=note, body="changed")
         assert Activity.objects.get(type="NOTE_ADDED").description == ""
         assert Note.objects.get().body == "changed"
+
+
+# --- actor labels ----------------------------------------------------------------------------
+
+
+def test_timeline_actor_labels_are_translated(tenant, client, contact):
+    from django.utils import translation
+
+    from tend.people.timeline import actor_display
+
+    with tenant_scope(tenant):
+        for label in ("system", "source Booking system", "API key Zapier"):
+            Activity.objects.create(tenant=tenant, contact=contact, type="EVENT_ATTENDED",
+                                    title="x", actor_label=label)
+    with translation.override("ar"):
+        assert actor_display("system") == "النظام"
+        assert actor_display("source Booking system") == "المصدر Booking system"
+        assert actor_display("API key Zapier") == "مفتاح API Zapier"
+        assert actor_display("lina@example.com") == "lina@example.com"
+    html = client.get(url("contacts-detail", tenant, contact_id=contact.pk),
+                      headers={"Accept-Language": "en"}).content.decode()
+    assert '<bdi class="timeline-actor">System</bdi>' in html
+    api = client.get(f"/api/v1/contacts/{contact.pk}/timeline").json()["items"]
+    assert sorted(i["actor_display"] for i in api) == [
+        "API key Zapier", "Source Booking system", "System"]

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from tend.core.actors import Actor
@@ -119,7 +119,7 @@ class CompanyForm(forms.Form):
                               help_text=gettext_lazy("Two-letter code, e.g. AE."))
     registration_number = forms.CharField(label=gettext_lazy("Registration number"),
                                           max_length=100, required=False)
-    owner = forms.ChoiceField(label=gettext_lazy("Owner"), required=False)
+    owner = forms.ChoiceField(label=pgettext_lazy("record owner", "Owner"), required=False)
 
     FIELDS = ("name", "sector", "size", "website", "domain", "city", "region", "country",
               "registration_number", "owner")

@@ -58,7 +58,7 @@ from tend.people.services.consent import consent_set
 from tend.people.services.interactions import interaction_log
 from tend.people.services.notes import note_create, note_delete, note_pin
 from tend.people.services.tasks import task_complete, task_create
-from tend.people.timeline import render_timeline
+from tend.people.timeline import actor_display, render_timeline
 
 TIMELINE_PAGE = 20
 RECENT_INTERACTIONS = 10
@@ -201,6 +201,8 @@ def _section_context(request: HttpRequest, contact: Contact, section: str,
         context["consent_events"] = (
             list(consent_history(tenant=tenant, contact=contact)[:CONSENT_HISTORY])
             if can["consents_view"] else [])
+        for event in context["consent_events"]:
+            event.actor_display = actor_display(event.actor_label or "")  # type: ignore[attr-defined]
     return context
 
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from tend.core.actors import Actor
@@ -55,7 +55,7 @@ FILTER_PARAMS = ("status", "lifecycle_stage", "owner", "tag", "company", "create
                  "created_before", "has_email", "has_phone")
 COLUMN_LABELS = {
     "email": gettext_lazy("Email"), "phone": gettext_lazy("Phone"),
-    "company": gettext_lazy("Company"), "owner": gettext_lazy("Owner"),
+    "company": gettext_lazy("Company"), "owner": pgettext_lazy("record owner", "Owner"),
     "lifecycle_stage": gettext_lazy("Lifecycle stage"), "status": gettext_lazy("Status"),
     "tags": gettext_lazy("Tags"), "city": gettext_lazy("City"),
     "created": gettext_lazy("Added"), "last_activity": gettext_lazy("Last activity"),
@@ -334,7 +334,7 @@ class ContactForm(forms.Form):
                              help_text=gettext_lazy("One per line; the first is the main one."))
     job_title = forms.CharField(label=gettext_lazy("Job title"), max_length=100, required=False)
     company = forms.ChoiceField(label=gettext_lazy("Company"), required=False)
-    owner = forms.ChoiceField(label=gettext_lazy("Owner"), required=False)
+    owner = forms.ChoiceField(label=pgettext_lazy("record owner", "Owner"), required=False)
     lifecycle_stage = forms.ChoiceField(label=gettext_lazy("Lifecycle stage"), required=False,
                                         choices=[("", "—"), *LifecycleStage.choices])
     status = forms.ChoiceField(label=gettext_lazy("Status"), choices=[
