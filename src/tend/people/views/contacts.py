@@ -130,7 +130,8 @@ def _custom_filter_fields(request: HttpRequest, filters: dict[str, Any]) -> list
     """The multi-choice custom fields the list filters by ("has any of"), with their choices
     labelled in the reader's language and the chosen ones marked."""
     language = getattr(request, "LANGUAGE_CODE", "en")
-    chosen = filters.get("custom") if isinstance(filters.get("custom"), dict) else {}
+    custom = filters.get("custom")
+    chosen: dict[str, Any] = custom if isinstance(custom, dict) else {}
     fields = []
     for definition in _multi_choice_fields(request.tenant):  # type: ignore[attr-defined]
         picked = chosen.get(definition.key) or []
