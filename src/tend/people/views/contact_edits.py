@@ -213,14 +213,14 @@ def task_contact_options(request: HttpRequest, org_slug: str) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:200]
     contacts = (list(contact_list(tenant=tenant, actor=request.actor,  # type: ignore[attr-defined]
                                   search=search)[:CONTACT_OPTIONS]) if search else [])
-    selected = request.GET.get("contact", "")
-    if selected and not any(str(c.pk) == selected for c in contacts):
-        try:  # keep the current choice in the list
-            contacts.insert(0, access_contact(tenant=tenant, contact_id=selected))
+    # The first match is chosen; the current choice stays in the list to go back to.
+    current = request.GET.get("contact", "")
+    selected = str(contacts[0].pk) if contacts else current
+    if current and not any(str(c.pk) == current for c in contacts):
+        try:
+            contacts.append(access_contact(tenant=tenant, contact_id=current))
         except NotFound:
-            selected = ""
-    if not selected and contacts:
-        selected = str(contacts[0].pk)
+            selected = "" if selected == current else selected
     return render(request, "people/partials/task_contact_options.html", {
         "contacts": contacts, "selected": selected})
 
