@@ -9,12 +9,17 @@ from uuid import UUID
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
+from tend.core.api.base import ApiRequest, Page, PageParams, decode_cursor, paginate, require
 from tend.core.errors import ValidationFailed
-from tend.people.api._contact_page import contact_of
+from tend.people.selectors.contact_page import access_contact
 from tend.people.selectors.contacts import company_get
-from tend.people.selectors.timeline import TIMELINE_ORDERING, timeline_for, timeline_for_company
-from tend.people.timeline import actor_display, render_activity
+from tend.people.selectors.timeline import (
+    TIMELINE_ORDERING,
+    cursor_bound,
+    timeline_for,
+    timeline_for_company,
+)
+from tend.people.timeline import actor_display, render_activity, renderer_for
 
 router = Router(tags=["Timeline"])
 
@@ -39,7 +44,7 @@ class TimelineItemOut(Schema):
 
     @staticmethod
     def resolve_icon(obj: Any) -> str:
-        return render_activity(obj).icon
+        return renderer_for(obj.type).icon
 
     @staticmethod
     def resolve_display_title(obj: Any) -> str:
@@ -62,6 +67,13 @@ def _check_dates(filters: TimelineFilter) -> None:
         raise ValidationFailed(fields={"until": [_("Must not be before since.")]})
 
 
+def _filters(filters: TimelineFilter, page: PageParams) -> dict[str, Any]:
+    """The selector's filters, with the time a next page starts from (a malformed cursor is
+    left to `paginate`, which answers 422)."""
+    values = decode_cursor(page.cursor, len(TIMELINE_ORDERING)) if page.cursor else None
+    return {**filters.model_dump(), "not_after": cursor_bound(values)}
+
+
 @router.get("/contacts/{contact_id}/timeline", response=Page[TimelineItemOut])
 def timeline_get(request: ApiRequest, contact_id: UUID, page: Query[PageParams],
                  filters: Query[TimelineFilter]) -> dict[str, Any]:
@@ -69,9 +81,9 @@ def timeline_get(request: ApiRequest, contact_id: UUID, page: Query[PageParams],
     people's private notes are left out. Needs `activities.view`."""
     actor = require(request, "activities.view")
     _check_dates(filters)
-    contact = contact_of(request, contact_id)
+    contact = access_contact(tenant=request.tenant, contact_id=contact_id, related=False)
     qs = timeline_for(tenant=request.tenant, actor=actor, contact=contact,
-                      filters=filters.model_dump())
+                      filters=_filters(filters, page))
     return paginate(qs, page, ordering=TIMELINE_ORDERING)
 
 
@@ -85,5 +97,5 @@ def company_timeline_get(request: ApiRequest, company_id: UUID, page: Query[Page
     _check_dates(filters)
     company = company_get(tenant=request.tenant, company_id=company_id)
     qs = timeline_for_company(tenant=request.tenant, actor=actor, company=company,
-                              filters=filters.model_dump())
+                              filters=_filters(filters, page))
     return paginate(qs, page, ordering=TIMELINE_ORDERING)

@@ -42,7 +42,8 @@ def timeline_for(*, tenant: Tenant, actor: Actor, contact: Contact,
                  filters: dict[str, Any] | None = None) -> QuerySet[Activity]:
     """The contact's activities, newest first (`TIMELINE_ORDERING`). Filters: `category`,
     `type` (one type or a list), `since`/`until` (dates, inclusive, in the organization's
-    time zone). No related rows are loaded: rendering needs none."""
+    time zone), `not_after` (an aware time: the one a page cursor starts from, see
+    `cursor_bound`). No related rows are loaded: rendering needs none."""
     qs = visible_activities(tenant=tenant, actor=actor).filter(contact=contact)
     return _filtered(tenant, qs, filters or {})
 
@@ -72,10 +73,24 @@ def _filtered(tenant: Tenant, qs: QuerySet[Activity],
         qs = qs.filter(occurred_at__gte=_start_of(filters["since"], zone))
     if filters.get("until"):
         qs = qs.filter(occurred_at__lt=_start_of(filters["until"] + timedelta(days=1), zone))
+    if filters.get("not_after"):
+        qs = qs.filter(occurred_at__lte=filters["not_after"])
     return qs.order_by(*TIMELINE_ORDERING)
 
 
-def timeline_categories(*, tenant: Tenant, contact: Contact) -> list[str]:
-    """The categories present on the contact's timeline (for the filter)."""
-    return sorted(c for c in Activity.objects.filter(tenant=tenant, contact=contact)
-                  .values_list("category", flat=True).distinct() if c)
+def cursor_bound(values: list[Any] | None) -> datetime | None:
+    """The `occurred_at` a timeline cursor (its decoded `TIMELINE_ORDERING` values) starts
+    from, or None when there is none or it is not an aware time.
+
+    The keyset condition of a next page, `occurred_at < t OR (occurred_at = t AND id < i)`,
+    cannot bound an index range, so PostgreSQL walks the contact's index entries from the
+    newest and throws away every row before the cursor: deep pages of a long timeline cost
+    as much as reading it whole. Adding `occurred_at <= t` (implied by it, so the rows are the
+    same) starts the index range at the cursor."""
+    if not values:
+        return None
+    try:
+        bound = datetime.fromisoformat(str(values[0]))
+    except ValueError:
+        return None
+    return bound if bound.tzinfo is not None else None

@@ -89,3 +89,46 @@ def test_timeline_filters_and_private_notes(scoped, owner, contact, make_user):
                                                               "DONATION_RECEIVED"]
     assert types(other, until=today - timedelta(days=5)) == ["DONATION_RECEIVED",
                                                              "EMAIL_OPENED"]
+
+
+def test_cursor_bound_reads_only_aware_times():
+    from datetime import UTC, datetime
+
+    from tend.people.selectors.timeline import cursor_bound
+
+    assert cursor_bound(None) is None
+    assert cursor_bound(["2030-01-02T03:04:05.000006+00:00", "x"]) == datetime(
+        2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert cursor_bound(["2030-01-02T03:04:05", "x"]) is None  # naive
+    assert cursor_bound(["not a time", "x"]) is None
+
+
+def test_next_pages_start_the_index_range_at_the_cursor(tenant, owner, contact,
+                                                       django_assert_num_queries):
+    """A next page bounds `occurred_at` by the cursor's (so the database reads from there,
+    not from the newest entry), and still returns every row once, ties included."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tend.core.tenancy import tenant_scope
+    from tend.core.tests.apitools import signed_in
+
+    now = timezone.now()
+    with tenant_scope(tenant):
+        Activity.objects.bulk_create([
+            Activity(tenant=tenant, contact=contact, type="EVENT_ATTENDED", title=f"E{i}",
+                     occurred_at=now - timedelta(minutes=i // 3)) for i in range(30)])
+    client = signed_in(owner, tenant)
+    url = f"/api/v1/contacts/{contact.pk}/timeline"
+    first = client.get(url, {"limit": 4}).json()
+    seen, cursor = [i["title"] for i in first["items"]], first["next_cursor"]
+    while cursor:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url, {"limit": 4, "cursor": cursor}).json()
+        timeline_sql = [q["sql"] for q in queries.captured_queries
+                        if 'FROM "people_activity"' in q["sql"]]
+        assert len(timeline_sql) == 1 and '"occurred_at" <= ' in timeline_sql[0]
+        seen += [i["title"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert sorted(seen) == sorted(f"E{i}" for i in range(30))
+    assert len(seen) == 30
