@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tend.people",
     "tend.rules",
     "tend.marketing",
+    "tend.ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,12 @@ TASKS = {
 TEND_TICK_SECONDS = float(env("TEND_TICK_SECONDS", "5"))
 # Finished task results (the queue's history) are pruned by the tick after this many days.
 TEND_TASK_RESULTS_KEEP_DAYS = env_int("TEND_TASK_RESULTS_KEEP_DAYS", 14)
+
+# --- rate limits ----------------------------------------------------------------------------
+
+# Requests per minute one ingestion source's webhook (and one API key posting activities)
+# may make; 0 turns the limit off.
+TEND_INGEST_RATE_PER_MINUTE = env_int("TEND_INGEST_RATE_PER_MINUTE", 600)
 
 # --- logging --------------------------------------------------------------------------------
 

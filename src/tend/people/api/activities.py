@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from ninja import Field, Query, Router, Schema, Status
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.core.errors import ValidationFailed
 from tend.people.selectors.ingestion import activity_list
 from tend.people.services.ingestion import MAX_BATCH, activities_ingest, ingest_body_parse
+from tend.people.views.hooks import throttled
+from tend.ratelimit.services import rate_check, rate_hit
 
 router = Router(tags=["Activities"])
 
@@ -109,14 +112,21 @@ def activities_post(request: ApiRequest):
     result per item (created, duplicate or error with field messages); a bad item does not
     stop the others (failed items are kept in the ingestion log). One activity answers 201
     (created), 200 (duplicate) or 422 (nothing stored).
-    Needs `activities.add` (and `contacts.add` to create contacts).
+    Needs `activities.add` (and `contacts.add` to create contacts). Each principal (API key
+    or user) may make `TEND_INGEST_RATE_PER_MINUTE` accepted posts a minute; beyond, 429 with
+    `Retry-After` (refused requests are not counted).
     """
     actor = require(request, "activities.add")
+    scope, limit = f"ingest:{actor.principal}", settings.TEND_INGEST_RATE_PER_MINUTE
+    wait = rate_check(tenant=request.tenant, scope=scope, limit=limit)
+    if wait:
+        return throttled(request, wait)
     items, is_batch = ingest_body_parse(request.body)
     # One activity is all or nothing: a refused one leaves no log row either.
     results = activities_ingest(tenant=request.tenant, actor=actor, items=items,
                                 log_failed=is_batch)
     if is_batch:
+        rate_hit(tenant=request.tenant, scope=scope, limit=limit)
         counts = {"created": 0, "duplicate": 0, "error": 0}
         for result in results:
             counts[result.status] += 1
@@ -124,6 +134,7 @@ def activities_post(request: ApiRequest):
     result = results[0]
     if result.status == "error":
         raise ValidationFailed(fields=result.errors)
+    rate_hit(tenant=request.tenant, scope=scope, limit=limit)
     return Status(201 if result.status == "created" else 200, result.as_dict())
 
 

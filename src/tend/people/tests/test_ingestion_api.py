@@ -205,3 +205,14 @@ def test_list_with_filters_and_cursor(api, tenant, django_assert_max_num_queries
     body = api.get("/api/v1/activities", {"contact": contact_id}).json()
     assert sorted(a["type"] for a in body["items"]) == ["CONTACT_CREATED", "PAGE_VIEWED"]
     assert api.get("/api/v1/activities", {"since": "soon"}).status_code == 422
+
+
+def test_posting_over_the_rate_is_429_per_key(tenant, owner, settings):
+    settings.TEND_INGEST_RATE_PER_MINUTE = 1
+    _key, first = make_key(tenant, owner, ["activities.add", "contacts.add"], name="one")
+    _key, second = make_key(tenant, owner, ["activities.add", "contacts.add"], name="two")
+    assert post(Client(), item(1), bearer(first)).status_code == 201
+    refused = post(Client(), item(2), bearer(first))
+    assert refused.status_code == 429
+    assert (refused.json()["code"], refused["Retry-After"].isdigit()) == ("throttled", True)
+    assert post(Client(), item(2), bearer(second)).status_code == 201

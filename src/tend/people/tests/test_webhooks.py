@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -167,3 +168,30 @@ def test_an_inactive_organization_refuses_deliveries(hook, tenant):
         type(tenant).objects.filter(pk=tenant.pk).update(is_active=False)
     assert deliver(Client(), source.key, secret, BOOKING).status_code == 403
     assert _counts(tenant) == (0, 0, 0)
+
+
+def test_a_source_over_its_rate_gets_429_until_the_window_ends(hook, tenant, settings):
+    from tend.ratelimit.models import RateWindow
+
+    settings.TEND_INGEST_RATE_PER_MINUTE = 2
+    source, secret = hook
+    for n in range(2):
+        assert deliver(Client(), source.key, secret,
+                       {**BOOKING, "source_event_id": f"r-{n}"}).status_code == 200
+    refused = deliver(Client(), source.key, secret, {**BOOKING, "source_event_id": "r-2"})
+    assert refused.status_code == 429
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["code"] == "throttled"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert _counts(tenant)[0] == 3  # CONTACT_CREATED and two bookings: nothing of the third
+    # A bad signature is refused before it counts.
+    assert deliver(Client(), source.key, "wrong", BOOKING).status_code == 403
+    # The next window: the counter starts again.
+    with tenant_scope(tenant):
+        window = RateWindow.objects.get(scope=f"source:{source.pk}")
+        RateWindow.objects.filter(pk=window.pk).update(
+            window_start=window.window_start - timedelta(minutes=1))
+    assert deliver(Client(), source.key, secret,
+                   {**BOOKING, "source_event_id": "r-2"}).status_code == 200
+    with tenant_scope(tenant):
+        assert RateWindow.objects.get(pk=window.pk).count == 1

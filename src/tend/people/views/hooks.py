@@ -3,14 +3,16 @@
 Outside `/o/`: the key names the source (and so the organization); the signature proves the
 sender. Checks run in this order, and nothing is stored unless all pass: body size, source
 lookup, signature and timestamp (constant-time, on the raw bytes, before any parsing), JSON
-shape. The items are then processed at once in the organization's scope and the answer holds
-one result per item, as the API's `POST /activities` does.
+shape, and the source's rate limit (`TEND_INGEST_RATE_PER_MINUTE`; over it: 429 with
+`Retry-After`). The items are then processed at once in the organization's scope and the
+answer holds one result per item, as the API's `POST /activities` does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -23,6 +25,7 @@ from tend.core.tenancy import system_scope, tenant_scope
 from tend.people.models import IngestionSource
 from tend.people.services.ingestion import activities_ingest, ingest_body_parse
 from tend.people.services.sources import signature_check, source_actor
+from tend.ratelimit.services import rate_hit
 
 MAX_BODY_BYTES = 1024 * 1024
 TIMESTAMP_HEADER = "X-Tend-Timestamp"
@@ -37,6 +40,14 @@ def _refused(request: HttpRequest, reason: str) -> HttpResponse:
         detail = _("The signature does not match, or this source is unknown or inactive.")
         code = "bad_signature"
     return problem_response(request, status=403, code=code, detail=detail)
+
+
+def throttled(request: HttpRequest, wait: int) -> HttpResponse:
+    """The 429 answer of a rate-limited ingestion request."""
+    return problem_response(
+        request, status=429, code="throttled",
+        detail=_("Too many requests; retry after %(seconds)d seconds.") % {"seconds": wait},
+        headers={"Retry-After": str(wait)})
 
 
 def _too_large(request: HttpRequest) -> HttpResponse:
@@ -66,6 +77,10 @@ def source_hook(request: HttpRequest, key: str) -> HttpResponse:
     if reason or source is None:
         return _refused(request, reason or "signature")
     with tenant_scope(source.tenant):
+        wait = rate_hit(tenant=source.tenant, scope=f"source:{source.pk}",
+                        limit=settings.TEND_INGEST_RATE_PER_MINUTE)
+        if wait:
+            return throttled(request, wait)
         try:
             items, is_batch = ingest_body_parse(body)
             results = activities_ingest(tenant=source.tenant, actor=source_actor(source),

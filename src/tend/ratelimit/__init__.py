@@ -1,0 +1,1 @@
+"""Fixed-window request counters kept in the database, shared by every process."""
