@@ -38,13 +38,21 @@ def _to_q(operator: str, value: Any, ctx: Any) -> Q:
     return member if operator == "equals" else ~member
 
 
-def _to_python(facts: Any, operator: str, value: Any, ctx: Any) -> bool:
+def member_segments(facts: Any) -> set[str]:
+    """The ids of the segments the facts' contact is in, loaded once per evaluation. The set
+    is the one evaluations read: re-evaluating a contact updates it as memberships change, so
+    a segment-in-segment rule evaluated next sees the change."""
     def load() -> set[str]:
         return {str(pk) for pk in SegmentMembership.objects.filter(
-            tenant=ctx.tenant, contact_id=facts.contact.pk).values_list("segment_id",
-                                                                        flat=True)}
+            tenant=facts.ctx.tenant, contact_id=facts.contact.pk).values_list("segment_id",
+                                                                              flat=True)}
 
-    member = value in facts.get("marketing.segments", load)
+    found: set[str] = facts.get("marketing.segments", load)
+    return found
+
+
+def _to_python(facts: Any, operator: str, value: Any, ctx: Any) -> bool:
+    member = value in member_segments(facts)
     return member if operator == "equals" else not member
 
 

@@ -38,3 +38,37 @@ def matching_contacts(*, tenant: Tenant, rule: dict[str, Any]) -> QuerySet[Any]:
     from tend.rules import rule_contacts
 
     return rule_contacts(tenant=tenant, rule=rule)
+
+
+class ContactEvaluator:
+    """Many stored (clean) rules against one contact with the Python back end, sharing one
+    field registry read and one `Facts`, so the contact's tags, aliases, consents and
+    activity times load at most once for all of them. Agrees with `matching_contacts` (the
+    rule language checks both back ends against each other)."""
+
+    def __init__(self, *, tenant: Tenant, contact_id: Any) -> None:
+        from tend.people.models import Contact
+        from tend.rules.population import population
+        from tend.rules.registry import Facts, fields_for
+        from tend.rules.services import rule_context
+
+        self.ctx = rule_context(tenant=tenant)
+        self.fields = fields_for(tenant)
+        contact = Contact.objects.filter(tenant=tenant, pk=contact_id).first()
+        self.live = contact is not None and population().is_member(contact)
+        self.facts = Facts(contact, self.ctx) if contact is not None else None
+
+    def matches(self, rule: dict[str, Any]) -> bool:
+        from tend.rules.evaluate import evaluate_group
+
+        if not self.live or self.facts is None:
+            return False
+        return evaluate_group(rule, self.fields, self.facts)
+
+    def segments(self) -> set[str]:
+        """The contact's current segment ids (the set evaluations read; update it in place)."""
+        from tend.marketing.rules_fields import member_segments
+
+        if self.facts is None:
+            return set()
+        return member_segments(self.facts)

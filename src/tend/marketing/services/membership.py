@@ -391,24 +391,29 @@ def segments_reevaluate_contact(*, tenant: Tenant, contact_id: Any,
                                 kinds: Iterable[str] | None = None) -> dict[str, str]:
     """Re-evaluate one contact against the active dynamic segments whose rules depend on
     `kinds` of change (None: every one), in reference order, so that a segment-in-segment
-    rule sees the membership just updated. Applies the difference and writes the activities;
+    rule sees the membership just updated. Uses the rule language's Python back end with one
+    set of facts for all segments. Applies the difference and writes the activities;
     returns `{segment_id: "entered" | "left"}`. Runs as the system."""
+    from tend.marketing.ruleset import ContactEvaluator
+
     wanted = set(kinds) if kinds is not None else None
     segments = dynamic_segments_in_order(Segment.objects.filter(
-        tenant=tenant, type=SegmentType.DYNAMIC, is_active=True))
-    if not segments:
+        tenant=tenant, type=SegmentType.DYNAMIC, is_active=True).exclude(
+        last_refreshed_at=None))
+    # Nothing to do unless a segment reads this change, or reads a segment that does.
+    if not any(_depends(s.dependencies or [], wanted) for s in segments):
         return {}
     contact_uuid = contact_id if isinstance(contact_id, UUID) else UUID(str(contact_id))
+    evaluator = ContactEvaluator(tenant=tenant, contact_id=contact_uuid)
+    member_of = evaluator.segments()
     actor = Actor.system()
-    member_of = set(SegmentMembership.objects.filter(
-        tenant=tenant, contact_id=contact_uuid).values_list("segment_id", flat=True))
     moves: dict[str, str] = {}
     for segment in segments:
-        if segment.last_refreshed_at is None or not _depends(segment.dependencies or [], wanted):
+        key = str(segment.pk)
+        if not _depends(segment.dependencies or [], wanted):
             continue
-        matches = matching_contacts(tenant=tenant, rule=segment.rule).filter(
-            pk=contact_uuid).exists()
-        if matches == (segment.pk in member_of):
+        matches = evaluator.matches(segment.rule)
+        if matches == (key in member_of):
             continue
         with transaction.atomic():
             if matches:
@@ -419,14 +424,18 @@ def segments_reevaluate_contact(*, tenant: Tenant, contact_id: Any,
             else:
                 delta = -SegmentMembership.objects.filter(
                     tenant=tenant, segment=segment, contact_id=contact_uuid).delete()[0]
-            if not delta:
-                continue
-            _change_count(segment, delta)
-            _count_today(tenant, segment)
-            record_transitions(tenant=tenant, actor=actor, segment=segment,
-                               entered=[contact_uuid] if delta > 0 else [],
-                               left=[contact_uuid] if delta < 0 else [])
-        moves[str(segment.pk)] = "entered" if delta > 0 else "left"
-        if wanted is not None:
-            wanted.add(f"segment:{segment.pk}")
+            if delta:
+                _change_count(segment, delta)
+                _count_today(tenant, segment)
+                record_transitions(tenant=tenant, actor=actor, segment=segment,
+                                   entered=[contact_uuid] if delta > 0 else [],
+                                   left=[contact_uuid] if delta < 0 else [])
+        if matches:
+            member_of.add(key)
+        else:
+            member_of.discard(key)
+        if delta:
+            moves[key] = "entered" if delta > 0 else "left"
+            if wanted is not None:
+                wanted.add(f"segment:{key}")
     return moves
