@@ -109,7 +109,7 @@ def rule_from_form(data: Mapping[str, Any], fields: dict[str, RuleField]) -> dic
     return _node_from_form(_Form(data), ROOT, fields)
 
 
-# --- actions ----------------------------------------------------------------------------------------
+# --- actions -------------------------------------------------------------------------------
 
 
 def _locate(rule: dict[str, Any], path: str) -> tuple[dict[str, Any] | None, int | None]:
@@ -147,7 +147,7 @@ def apply_action(rule: dict[str, Any], action: str, fields: dict[str, RuleField]
     return rule
 
 
-# --- rule → what the templates render ----------------------------------------------------------------
+# --- rule → what the templates render ------------------------------------------------------
 
 
 def _widget(field: RuleField | None, operator: str) -> str:
@@ -202,8 +202,8 @@ def builder_tree(rule: dict[str, Any], fields: dict[str, RuleField],
     (the organization's tags for `tags`)."""
     errors: dict[str, list[str]] = {}
     for problem in problems:
-        node, _part = problem_node(problem.path)
-        errors.setdefault(node, []).append(problem.message)
+        where, _part = problem_node(problem.path)
+        errors.setdefault(where, []).append(problem.message)
 
     groups: dict[str, list[dict[str, Any]]] = {}
     for field in fields.values():

@@ -147,6 +147,8 @@ class BadValue(ValueError):
 
 
 def _text(value: Any) -> str:
+    if value is None:
+        raise BadValue(_("Enter a value, or use “is empty”."))
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise BadValue(_("Enter a text."))
     text = str(value).strip()

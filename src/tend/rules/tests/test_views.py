@@ -40,7 +40,7 @@ def test_try_page_shows_an_empty_builder_matching_everyone(club, owner):
 def test_adding_a_condition_then_filling_it_updates_the_count(club, owner):
     tenant, _vip = club
     client = signed_in(owner, tenant)
-    added = builder(client, tenant, {"r.combinator": "and", "action": "add-rule:r"})
+    added = builder(client, tenant, {"r.combinator": "and", "rule_action": "add-rule:r"})
     html = added.content.decode()
     assert 'name="r.0.field"' in html
     assert 'data-error-for="r.0"' in html  # the new condition has no value yet
@@ -86,7 +86,7 @@ def test_removing_a_condition(club, owner):
     tenant, _vip = club
     response = builder(signed_in(owner, tenant), tenant, {
         "r.combinator": "and", "r.0.field": "city", "r.0.previous": "city",
-        "r.0.operator": "equals", "r.0.value": "doha", "action": "remove:r.0"})
+        "r.0.operator": "equals", "r.0.value": "doha", "rule_action": "remove:r.0"})
     html = response.content.decode()
     assert 'name="r.0.field"' not in html
     assert 'data-count="3"' in html

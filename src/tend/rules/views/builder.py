@@ -62,7 +62,7 @@ def builder_update(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     fields = fields_for(tenant)
     rule = rule_from_form(request.POST, fields)
-    action = request.POST.get("action", "")
+    action = request.POST.get("rule_action", "")
     if action:
         rule = apply_action(rule, action, fields)
     input_name = request.POST.get("builder_input", "rule")
@@ -70,7 +70,7 @@ def builder_update(request: HttpRequest, org_slug: str) -> HttpResponse:
         input_name = "rule"
     show_count = request.POST.get("builder_count", "1") == "1"
     context = builder_context(request, rule=rule, input_name=input_name, show_count=show_count)
-    return render(request, "rules/partials/builder.html", context)
+    return render(request, "rules/partials/builder_body.html", context)
 
 
 @require_perm("contacts.view")
