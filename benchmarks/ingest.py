@@ -2,7 +2,7 @@
 `bulk_create` of the same activity rows in the same run.
 
 Three batches go through the real pipeline (validation, identity resolution, idempotency
-check, contact metrics, savepoint per item, ingestion log):
+check, contact metrics, ingestion log, audit entries):
 
 - **new people**: every item names a person not seen before (a contact is created);
 - **known people**: the same people again, new events (the common case);
