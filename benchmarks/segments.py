@@ -110,6 +110,8 @@ class Sql:
 def _execute(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
     from django.db import connection
 
+    # Modulo signs are doubled so the drivers do not read them as placeholders.
+    sql = sql.replace("%", "%%").replace("%%s", "%s")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

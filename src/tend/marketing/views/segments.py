@@ -102,6 +102,7 @@ class SegmentForm(forms.Form):
             data.pop("rule", None)
         if data.get("type") and data["type"] != SegmentType.DYNAMIC:
             data.pop("refresh_frequency", None)
+            data.pop("rule", None)
         return data
 
 
@@ -119,8 +120,19 @@ def _rule_errors_to_form(form: SegmentForm, exc: TendError) -> None:
 
 def _form_page(request: HttpRequest, form: SegmentForm, segment: Segment | None,
                status: int = 200) -> HttpResponse:
-    return render(request, "marketing/segment_form.html",
-                  {"form": form, "segment": segment}, status=status)
+    """The form, with the rule builder (from the rules app) in place of the rule's JSON."""
+    context: dict[str, Any] = {"form": form, "segment": segment}
+    if "rule" in form.fields:
+        from tend.rules.views.builder import builder_context
+
+        rule: Any = segment.rule if segment is not None else None
+        if form.is_bound:
+            try:
+                rule = json.loads(form.data.get("rule") or "null")
+            except ValueError:
+                rule = None
+        context["builder"] = builder_context(request, rule=rule, input_name="rule")
+    return render(request, "marketing/segment_form.html", context, status=status)
 
 
 @require_perm("segments.add")
