@@ -42,3 +42,9 @@ def erase_memberships(tenant: Tenant, contact: Any) -> None:
     if segment_ids:
         Segment.objects.filter(tenant=tenant, pk__in=segment_ids).update(
             member_count=F("member_count") - 1)
+
+
+def segments_panel_context(*, tenant: Tenant, actor: Any, contact: Any) -> dict[str, Any]:
+    """The contact's segments for its page (one query)."""
+    return {"memberships": list(SegmentMembership.objects.filter(
+        tenant=tenant, contact=contact).select_related("segment").order_by("segment__name"))}

@@ -53,5 +53,11 @@ def register() -> None:
     register_merge_participant("marketing.segments", participants.merge_memberships)
     register_privacy_exporter("segments", participants.export_memberships)
     register_privacy_eraser("segments", participants.erase_memberships)
+    from tend.people.panels import register_contact_panel
+
+    register_contact_panel("marketing.segments", _("Segments"),
+                           "marketing/partials/contact_segments.html",
+                           context_func=participants.segments_panel_context,
+                           permission="segments.view", order=150)
     rules_fields.register()
     receivers.connect()

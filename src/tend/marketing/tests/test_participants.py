@@ -104,3 +104,15 @@ def test_timeline_shows_entered_and_left(scoped):
     segment_add_members(tenant=scoped, actor=SYSTEM, segment=segment, contact_ids=[contact.pk])
     entry = render_activity(Activity.objects.get(type="SEGMENT_ENTERED"))
     assert (entry.icon, entry.title) == ("segment", "Entered segment VIP")
+
+
+def test_contact_page_lists_the_contacts_segments(scoped, owner):
+    from tend.core.tests.apitools import signed_in
+
+    contact = make_contact(scoped, first_name="Rania")
+    segment = segment_create(tenant=scoped, actor=SYSTEM, data={"name": "Donors"})
+    segment_add_members(tenant=scoped, actor=SYSTEM, segment=segment, contact_ids=[contact.pk])
+    page = signed_in(owner, scoped).get(f"/o/acme/people/contacts/{contact.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'id="contact-segments"' in text and "Donors" in text
