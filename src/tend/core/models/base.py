@@ -25,7 +25,10 @@ class TenantModel(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     tenant = models.ForeignKey("core.Tenant", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # No single-column indexes on the audit columns: every one costs each insert (imports
+    # write millions of rows) and lists sort by (tenant, created_at) composites where needed.
+    # Deleting a staff user (rare) scans for created_by/updated_by instead.
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -33,6 +36,7 @@ class TenantModel(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -40,6 +44,7 @@ class TenantModel(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
 
     objects = TenantScopedManager()

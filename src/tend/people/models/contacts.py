@@ -79,8 +79,8 @@ class Contact(TenantModel):
     external_ids = models.JSONField(_("external ids"), default=dict, blank=True)
     source = models.CharField(_("source"), max_length=100, blank=True)
 
-    primary_email = models.CharField(max_length=254, blank=True, db_index=True)
-    primary_phone = models.CharField(max_length=32, blank=True, db_index=True)
+    primary_email = models.CharField(max_length=254, blank=True)
+    primary_phone = models.CharField(max_length=32, blank=True)
 
     engagement_score = models.PositiveSmallIntegerField(null=True, blank=True)
     churn_risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -163,7 +163,7 @@ class IdentityAlias(TenantModel):
                                     condition=Q(is_primary=True),
                                     name="people_alias_one_primary"),
         ]
-        indexes = [models.Index(fields=["tenant", "contact"], name="people_alias_contact")]
+        # Lookups by contact use the contact foreign key's own index.
 
     def __str__(self) -> str:
         return f"{self.type}:{self.value}"
