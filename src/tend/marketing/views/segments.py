@@ -72,9 +72,7 @@ class SegmentForm(forms.Form):
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
     rule = forms.CharField(
         label=gettext_lazy("Rules"), required=False,
-        widget=forms.Textarea(attrs={"rows": 8, "dir": "ltr", "spellcheck": "false"}),
-        help_text=gettext_lazy('Dynamic segments only. JSON, e.g. {"combinator": "and", '
-                               '"rules": [{"field": "…", "operator": "…", "value": …}]}.'))
+        widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, segment: Segment | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
