@@ -198,18 +198,18 @@ def test_resume_after_a_crash(scoped):
 
 
 def test_batch_failure_leaves_nothing_half_written(scoped, monkeypatch):
-    from tend.people.services import imports
+    from tend.people.services import bulkwrite
 
     imp = make_import(scoped, "Email,Company\na@example.com,Acme\nb@example.com,Beta\n")
 
-    real_insert = imports.bulkwrite.bulk_insert
+    real_insert = bulkwrite.bulk_insert
 
     def boom(model, objs, **kwargs):
-        if model is imports.Activity:
+        if model is Activity:
             raise RuntimeError("disk full")
         real_insert(model, objs, **kwargs)
 
-    monkeypatch.setattr(imports.bulkwrite, "bulk_insert", boom)
+    monkeypatch.setattr(bulkwrite, "bulk_insert", boom)
     with pytest.raises(RuntimeError):
         contact_import_run(tenant=scoped, imp=imp)
     assert (Contact.objects.count(), Company.objects.count(), IdentityAlias.objects.count()) == (
