@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import operator
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -62,9 +63,23 @@ def _columns(model: type[Model], names: Sequence[str] | None
 
 def _rows(objs: Sequence[Any], attnames: list[str], preps: list[Prep | None]
           ) -> list[tuple[Any, ...]]:
-    pairs = list(zip(attnames, preps, strict=True))
-    return [tuple(prep(getattr(obj, name)) if prep else getattr(obj, name)
-                  for name, prep in pairs) for obj in objs]
+    converted = [(i, prep) for i, prep in enumerate(preps) if prep is not None]
+    if objs and isinstance(objs[0], Row):
+        pick = operator.itemgetter(*attnames)
+        values = [pick(obj) for obj in objs]
+        if len(attnames) == 1:
+            values = [(v,) for v in values]
+    else:
+        values = [tuple(getattr(obj, name) for name in attnames) for obj in objs]
+    if not converted:
+        return values
+    rows = []
+    for row in values:
+        cells = list(row)
+        for i, prep in converted:
+            cells[i] = prep(cells[i])
+        rows.append(tuple(cells))
+    return rows
 
 
 class Row(dict[str, Any]):
@@ -74,6 +89,8 @@ class Row(dict[str, Any]):
         try:
             return self[name]
         except KeyError:
+            if name == "pk":
+                return self["id"]
             raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -139,7 +156,8 @@ def bulk_insert(model: type[Model], objs: Sequence[Model] | Sequence[Row], *,
                                f"VALUES ({marks})", rows)
 
 
-def bulk_update(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:
+def bulk_update(model: type[Model], objs: Sequence[Model] | Sequence[Row],
+                fields: Sequence[str]) -> None:
     """Write `fields` of `objs` (matched by primary key)."""
     if not objs or not fields:
         return
@@ -150,17 +168,18 @@ def bulk_update(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
     table = connection.ops.quote_name(model._meta.db_table)
     q = connection.ops.quote_name
     pk_column = str(pk.column)
+    keys = [getattr(o, "pk") for o in objs]  # noqa: B009 - Rows answer `pk` too
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            rows = [(pk_prep(o.pk) if pk_prep else o.pk, *row)
-                    for o, row in zip(objs, _rows(objs, attnames, preps), strict=True)]
+            rows = [(pk_prep(k) if pk_prep else k, *row)
+                    for k, row in zip(keys, _rows(objs, attnames, preps), strict=True)]
             stage = _stage(cursor, model._meta.db_table, [pk_column, *columns], rows)
             sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in columns)
             cursor.execute(f"UPDATE {table} AS t SET {sets} FROM {stage} AS s "
                            f"WHERE t.{q(pk_column)} = s.{q(pk_column)}")
             cursor.execute(f"DROP TABLE {stage}")
         else:
-            rows = [(*row, pk_prep(o.pk) if pk_prep else o.pk)
-                    for o, row in zip(objs, _rows(objs, attnames, preps), strict=True)]
+            rows = [(*row, pk_prep(k) if pk_prep else k)
+                    for k, row in zip(keys, _rows(objs, attnames, preps), strict=True)]
             sets = ", ".join(f"{q(c)} = %s" for c in columns)
             cursor.executemany(f"UPDATE {table} SET {sets} WHERE {q(pk_column)} = %s", rows)

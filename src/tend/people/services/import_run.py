@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from tend.core.services.audit import audit_record
 from tend.core.services.jobs import job_progress
 from tend.core.services.tags import tag_create
 from tend.people.choices import ActivityCategory, AliasType, ImportMode, ImportStatus
+from tend.people.importing.ahead import read_ahead
 from tend.people.importing.cells import safe_cell
 from tend.people.importing.readers import Reader, open_reader
 from tend.people.importing.rows import EMAIL, PHONE, ParsedRow, RowParser
@@ -36,9 +37,10 @@ from tend.people.models import Activity, Company, Contact, ContactImport, Contac
 from tend.people.services import bulkwrite
 from tend.people.services.contacts import computed_display_name
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 ACTIVITY_TYPE = "CONTACT_IMPORTED"
 COUNT_KEYS = ("created", "updated", "unchanged", "skipped", "merged", "errors")
+CONTACT_ATTNAMES = [f.attname for f in Contact._meta.concrete_fields]
 
 
 def open_import_file(imp: ContactImport) -> Reader:
@@ -72,7 +74,7 @@ def _add_to_list(tenant: Tenant, actor: Actor, segment_id: str, contact_ids: lis
 class _Target:
     """A contact a batch writes: new (created by this batch) or loaded from the database."""
 
-    contact: Contact
+    contact: bulkwrite.Row
     is_new: bool
     mode: str
     changed: set[str] = field(default_factory=set)
@@ -142,27 +144,32 @@ class ImportRun:
                          total=imp.total_rows, counts=dict(self.counts))
         reader = open_import_file(imp)
         try:
-            rows = itertools.islice(reader.rows(), imp.checkpoint, None)
-            number = imp.checkpoint
-            batch_index = 0
-            while True:
-                chunk = list(itertools.islice(rows, self.batch_size))
-                if not chunk:
-                    break
-                parsed = []
-                for cells in chunk:
-                    number += 1
-                    parsed.append(self.parser.parse(number, cells))
-                self._apply_batch(parsed, end=number)
-                batch_index += 1
-                if self.job is not None:
-                    job_progress(tenant=self.tenant, job=self.job, processed=number,
-                                 counts=dict(self.counts))
-                if self.after_batch is not None:
-                    self.after_batch(batch_index)
+            batches = read_ahead(self._parsed_batches(reader, imp.checkpoint))
+            try:
+                for batch_index, (parsed, end) in enumerate(batches, start=1):
+                    self._apply_batch(parsed, end=end)
+                    if self.job is not None:
+                        job_progress(tenant=self.tenant, job=self.job, processed=end,
+                                     counts=dict(self.counts))
+                    if self.after_batch is not None:
+                        self.after_batch(batch_index)
+            finally:
+                batches.close()
         finally:
             reader.close()
         return dict(self.counts)
+
+    def _parsed_batches(self, reader: Reader, start: int) -> Iterator[tuple[list[ParsedRow],
+                                                                          int]]:
+        """The file's rows after row `start`, parsed, a batch at a time with its last row's
+        number. Pure Python: runs in the read-ahead thread."""
+        rows = itertools.islice(reader.rows(), start, None)
+        number = start
+        parse = self.parser.parse
+        while chunk := list(itertools.islice(rows, self.batch_size)):
+            parsed = [parse(number + offset, cells) for offset, cells in enumerate(chunk, 1)]
+            number += len(chunk)
+            yield parsed, number
 
     def _lookup(self, parsed: list[ParsedRow]) -> tuple[dict[tuple[str, str, str],
                                                                tuple[Any, str]], set[str]]:
@@ -191,7 +198,9 @@ class ImportRun:
     def _apply_batch(self, parsed: list[ParsedRow], *, end: int) -> None:
         found, existing_ids = self._lookup(parsed)
         db_ids = {str(cid) for cid, _src in found.values()} | existing_ids
-        loaded = {str(c.pk): c for c in Contact.objects.filter(tenant=self.tenant, pk__in=db_ids)}
+        # Plain rows, not model instances: a batch loads thousands and writes them back by COPY.
+        loaded = {str(values["id"]): bulkwrite.Row(values) for values in Contact.objects.filter(
+            tenant=self.tenant, pk__in=db_ids).values(*CONTACT_ATTNAMES)} if db_ids else {}
         targets: dict[str, _Target] = {}  # contact id → target
         pending_keys: dict[tuple[str, str, str], str] = {}  # keys claimed in this batch
         new_aliases: list[bulkwrite.Row] = []
@@ -304,7 +313,7 @@ class ImportRun:
         return links
 
     def _place(self, row: ParsedRow, found: dict[tuple[str, str, str], tuple[Any, str]],
-               existing_ids: set[str], loaded: dict[str, Contact],
+               existing_ids: set[str], loaded: dict[str, bulkwrite.Row],
                targets: dict[str, _Target], pending_keys: dict[tuple[str, str, str], str],
                new_aliases: list[bulkwrite.Row], counts: dict[str, int],
                companies: dict[str, Company]) -> None:
@@ -351,8 +360,9 @@ class ImportRun:
             if not duplicate:
                 counts["updated" if (target.changed - before or added) else "unchanged"] += 1
             return
-        contact = Contact(tenant=self.tenant, created_by=self.user, updated_by=self.user,
-                          source=(self.imp.options or {}).get("source") or "import")
+        contact = bulkwrite.new_row(Contact, tenant_id=self.tenant.pk, created_by_id=self.user_id,
+                                    updated_by_id=self.user_id,
+                                    source=(self.imp.options or {}).get("source") or "import")
         target = _Target(contact=contact, is_new=True, mode=ImportMode.UPDATE, touched=True)
         targets[str(contact.pk)] = target
         self._fill(target, row, ImportMode.UPDATE, companies, pending_keys, found, new_aliases)
@@ -382,7 +392,7 @@ class ImportRun:
             company = companies[row.company]
             if contact.company_id != company.pk and (
                     mode != ImportMode.FILL_BLANKS or contact.company_id is None):
-                contact.company = company
+                contact.company_id = company.pk
                 target.changed.add("company")
         if row.custom:
             merged = dict(contact.custom or {})
