@@ -18,7 +18,7 @@ app, so every module gets them identically.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -100,7 +100,6 @@ class RuleField:
     `choices` lists `(value, label)` for choice-like types. `depends` names the change kinds
     the field reads (see `rule_dependencies`); `check_value`, when given, further checks and
     normalizes a value after the type's own check (it raises `ValueError` with a message).
-    `params` describes extra value parts for aggregate types (e.g. the activity types offered).
     """
 
     key: str
@@ -114,7 +113,6 @@ class RuleField:
     operators: tuple[str, ...] = ()
     choices: tuple[tuple[str, str | Promise], ...] = ()
     check_value: ValueCheck | None = None
-    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def allowed_operators(self) -> tuple[str, ...]:
         from tend.rules.operators import OPERATORS_BY_TYPE
