@@ -139,6 +139,9 @@ class RowParser:
         self.tenant = tenant
         self.columns = [(i, mapping[h]) for i, h in enumerate(headers) if mapping.get(h)]
         self.definitions = custom_definitions(tenant=tenant, entity_type="contact")
+        # A new contact must have these (as `contact_create` demands); known ones may lack them.
+        self.required_custom = sorted(d.key for d in self.definitions
+                                      if d.required and d.is_active)
         self.max_lengths = {name: getattr(Contact._meta.get_field(name), "max_length", None)
                             for name in CONTACT_FIELDS if name != "date_of_birth"}
 

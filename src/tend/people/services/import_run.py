@@ -360,6 +360,11 @@ class ImportRun:
             if not duplicate:
                 counts["updated" if (target.changed - before or added) else "unchanged"] += 1
             return
+        missing = [key for key in self.parser.required_custom
+                   if row.custom.get(key) in (None, "", [])]
+        if missing:
+            row.errors.extend(f"{key}: {_('required for a new contact.')}" for key in missing)
+            return
         contact = bulkwrite.new_row(Contact, tenant_id=self.tenant.pk, created_by_id=self.user_id,
                                     updated_by_id=self.user_id,
                                     source=(self.imp.options or {}).get("source") or "import")

@@ -332,3 +332,26 @@ def test_xlsx_and_vcard_files_import(scoped):
         "pioneer"]
     x = Contact.objects.get(primary_email="x@example.com")
     assert (x.first_name, str(x.date_of_birth)) == ("Xena", "1990-02-03")
+
+
+def test_new_contacts_need_required_custom_fields_known_ones_do_not(scoped):
+    # Given a required custom field and one contact that exists already
+    customfield_create(tenant=scoped, actor=SYSTEM, entity_type="contact", key="member_no",
+                       label="Member number", field_type="text", required=True)
+    known = contact_create(tenant=scoped, actor=SYSTEM, emails=["known@example.com"], data={
+        "first_name": "Known", "custom": {"member_no": "M-1"}})
+    text = ("Email,Member number\n"
+            "known@example.com,\n"  # known: may lack it
+            "new@example.com,\n"  # new without it: refused
+            "other@example.com,M-7\n")  # new with it
+    # When the file is imported
+    counts = contact_import_run(tenant=scoped, imp=make_import(scoped, text))
+    # Then the new row without the field is an error with a message naming the field
+    assert (counts["created"], counts["errors"]) == (1, 1)
+    assert not IdentityAlias.objects.filter(value="new@example.com").exists()
+    assert IdentityAlias.objects.get(value="other@example.com").contact.custom == {
+        "member_no": "M-7"}
+    errors = b"".join(error_rows_csv(ContactImport.objects.get())).decode("utf-8-sig")
+    assert "member_no: required for a new contact." in errors
+    known.refresh_from_db()
+    assert known.custom == {"member_no": "M-1"}
