@@ -90,3 +90,19 @@ def test_removing_a_condition(club, owner):
     html = response.content.decode()
     assert 'name="r.0.field"' not in html
     assert 'data-count="3"' in html
+
+
+def test_other_organizations_and_their_tags_stay_out(club, owner, make_user, make_tenant):
+    tenant, vip = club
+    outsider = make_user("outsider@example.com")
+    other = make_tenant("Other Club", slug="other", owner=outsider)
+    client = signed_in(outsider, other)
+    assert client.get(f"/o/{tenant.slug}/rules/try/").status_code == 404
+    assert builder(client, tenant, {"r.combinator": "and"}).status_code == 404
+    # Naming the first organization's tag from the second is an unknown tag, not a count.
+    response = builder(client, other, {
+        "r.combinator": "and", "r.0.field": "tags", "r.0.previous": "tags",
+        "r.0.operator": "hasAny", "r.0.value": [str(vip.pk)]})
+    html = response.content.decode()
+    assert f"Unknown tag: {vip.pk}." in html
+    assert "data-count=" not in html
