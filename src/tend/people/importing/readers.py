@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -208,8 +209,31 @@ def _xlsx_cell(value: Any) -> str:
     return str(value)
 
 
-def open_xlsx(binary: IO[bytes]) -> Reader:
-    """Read the first sheet of an XLSX workbook row by row (python-calamine)."""
+# Above this much sheet XML, the workbook is streamed (openpyxl, read-only) instead of loaded
+# whole (calamine: fast, but its memory grows with the sheet, about one byte per XML byte).
+XLSX_STREAM_ABOVE = 32 * 1024 * 1024
+
+
+def _first_sheet_size(binary: IO[bytes]) -> int:
+    """The uncompressed size of the workbook's first sheet (its XML), 0 if not found."""
+    try:
+        with zipfile.ZipFile(binary) as archive:
+            sheets = sorted((i for i in archive.infolist()
+                             if i.filename.startswith("xl/worksheets/sheet")),
+                            key=lambda i: (len(i.filename), i.filename))
+            return sheets[0].file_size if sheets else 0
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+    finally:
+        binary.seek(0)
+
+
+def open_xlsx(binary: IO[bytes], *, stream_above: int | None = None) -> Reader:
+    """Read the first sheet of an XLSX workbook row by row: python-calamine for ordinary
+    files, openpyxl's read-only streaming for very large sheets (memory stays flat)."""
+    limit = XLSX_STREAM_ABOVE if stream_above is None else stream_above
+    if _first_sheet_size(binary) > limit:
+        return _open_xlsx_streaming(binary)
     from python_calamine import CalamineWorkbook
 
     try:
@@ -220,6 +244,23 @@ def open_xlsx(binary: IO[bytes]) -> Reader:
     except Exception as exc:
         raise _bad_file(_("This Excel file cannot be read: %(error)s") % {"error": exc}) from None
     if first is None:
+        raise _bad_file(_("The file is empty."))
+    headers = _clean_headers([_xlsx_cell(v) for v in first])
+    return Reader(headers=headers, _rows=([_xlsx_cell(v) for v in row] for row in rows),
+                  closers=[workbook])
+
+
+def _open_xlsx_streaming(binary: IO[bytes]) -> Reader:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(binary, read_only=True, data_only=True)
+        rows = iter(workbook.worksheets[0].iter_rows(values_only=True))
+        first = next(rows, None)
+    except Exception as exc:
+        raise _bad_file(_("This Excel file cannot be read: %(error)s") % {"error": exc}) from None
+    if first is None:
+        workbook.close()
         raise _bad_file(_("The file is empty."))
     headers = _clean_headers([_xlsx_cell(v) for v in first])
     return Reader(headers=headers, _rows=([_xlsx_cell(v) for v in row] for row in rows),

@@ -161,3 +161,29 @@ def test_fuzzy_headers_without_a_preset():
     assert mapping == {"Surname": "last_name", "Given name": "first_name", "E-Mail": "email",
                        "Mobile": "phone", "Zip code": "postal_code",
                        "Emial adress": "email"}  # no custom field "vip": not mapped
+
+
+def test_large_xlsx_sheets_are_streamed_with_the_same_rows():
+    from datetime import date
+
+    from tend.people.importing.readers import open_xlsx
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["First name", "Email", "Born", "Count"])
+    ws.append(["Ann", "ann@example.com", date(1990, 5, 17), 3])
+    ws.append([None, None, None, None])
+    ws.append(["Bob", "bob@example.com", None, 2.5])
+    buf = io.BytesIO()
+    wb.save(buf)
+    loaded = open_xlsx(io.BytesIO(buf.getvalue()))
+    streamed = open_xlsx(io.BytesIO(buf.getvalue()), stream_above=0)
+    assert type(streamed.closers[0]).__module__.startswith("openpyxl")
+    assert type(loaded.closers[0]).__module__.startswith("python_calamine") or (
+        "Calamine" in type(loaded.closers[0]).__name__)
+    expected = [["Ann", "ann@example.com", "1990-05-17", "3"],
+                ["Bob", "bob@example.com", "", "2.5"]]
+    assert (streamed.headers, list(streamed.rows())) == (loaded.headers, expected)
+    assert list(loaded.rows()) == expected
+    streamed.close()
+    loaded.close()
