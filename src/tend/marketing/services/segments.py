@@ -143,9 +143,11 @@ def segment_create(*, tenant: Tenant, actor: Actor, data: dict[str, Any],
     try:
         with transaction.atomic():
             segment.save()
-            audit_record(tenant=tenant, actor=actor, action="segment.created",
-                         entity_type="segment", entity_id=segment.pk,
-                         changes={"type": segment.type, "system": is_system})
+            # System segments are part of the organization's creation, audited as such.
+            if not is_system:
+                audit_record(tenant=tenant, actor=actor, action="segment.created",
+                             entity_type="segment", entity_id=segment.pk,
+                             changes={"type": segment.type})
             if segment.is_dynamic and segment.is_active:
                 from tend.marketing.services.membership import segment_refresh
 
