@@ -47,10 +47,23 @@ def _prep(field: Field[Any, Any]) -> Prep | None:
         return lambda v: (v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex
                           ) if v is not None else None
     if internal == "JSONField":
-        return lambda v: json.dumps(v) if v is not None else None
+        return _json_cell
     # Dates and times: a batch mostly repeats one value ("now"), so remember the conversions.
     return functools.lru_cache(maxsize=4096)(
         lambda v: target.get_db_prep_save(v, connection))
+
+
+class RawJSON(str):
+    """A JSON document already serialized: written as it is (a value repeated in every row of
+    a batch is serialized once)."""
+
+
+def _json_cell(value: Any) -> str | None:
+    if value is None or isinstance(value, RawJSON):
+        return value
+    if value == {}:
+        return "{}"
+    return json.dumps(value)
 
 
 def _columns(model: type[Model], names: Sequence[str] | None
@@ -133,6 +146,22 @@ def _stage(cursor: Any, table: str, columns: list[str], rows: list[tuple[Any, ..
     return stage
 
 
+def _split_constant(rows: list[tuple[Any, ...]]) -> tuple[list[int], list[int]]:
+    """Which columns vary across `rows` and which hold one value in every row (the defaults a
+    batch never sets, its tenant, its "now"): constants travel once as parameters instead of
+    once per row through COPY, which costs per value."""
+    if len(rows) < 2:
+        return list(range(len(rows[0]))), []
+    varying: list[int] = []
+    constant: list[int] = []
+    for index, column in enumerate(zip(*rows, strict=True)):
+        same = column.count(column[0]) == len(column)
+        (constant if same else varying).append(index)
+    if not varying:  # a staging table needs a column
+        varying.append(constant.pop(0))
+    return varying, constant
+
+
 def bulk_insert(model: type[Model], objs: Sequence[Model] | Sequence[Row], *,
                 ignore_conflicts: bool = False) -> None:
     """Insert `objs` (every concrete column, as set on the objects)."""
@@ -141,19 +170,33 @@ def bulk_insert(model: type[Model], objs: Sequence[Model] | Sequence[Row], *,
     attnames, columns, preps = _columns(model, None)
     rows = _rows(objs, attnames, preps)
     table = model._meta.db_table
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    q = connection.ops.quote_name
+    quoted = ", ".join(q(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            stage = _stage(cursor, table, columns, rows)
+            varying, constant = _split_constant(rows)
+            staged_columns = [columns[i] for i in varying]
+            staged = ([tuple(row[i] for i in varying) for row in rows] if constant else rows)
+            stage = _stage(cursor, table, staged_columns, staged)
+            types = _db_types(model)
+            picks = {i: f"s.{q(columns[i])}" for i in varying}
+            picks.update({i: f"CAST(%s AS {types[columns[i]]})" for i in constant})
+            select = ", ".join(picks[i] for i in range(len(columns)))
             conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-            cursor.execute(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) "
-                           f"SELECT {quoted} FROM {stage}{conflict}")
+            cursor.execute(f"INSERT INTO {q(table)} ({quoted}) "
+                           f"SELECT {select} FROM {stage} AS s{conflict}",
+                           [rows[0][i] for i in sorted(constant)])
             cursor.execute(f"DROP TABLE {stage}")
         else:
             verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
             marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"{verb} INTO {connection.ops.quote_name(table)} ({quoted}) "
-                               f"VALUES ({marks})", rows)
+            cursor.executemany(f"{verb} INTO {q(table)} ({quoted}) VALUES ({marks})", rows)
+
+
+@functools.cache
+def _db_types(model: type[Model]) -> dict[str, str]:
+    """Column name → its SQL type (for casting constant parameters)."""
+    return {str(f.column): str(f.db_type(connection)) for f in model._meta.concrete_fields}
 
 
 def bulk_update(model: type[Model], objs: Sequence[Model] | Sequence[Row],
