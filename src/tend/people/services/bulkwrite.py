@@ -41,9 +41,11 @@ def _prep(field: Field[Any, Any]) -> Prep | None:
                     "PositiveBigIntegerField", "SlugField", "URLField", "EmailField",
                     "BigAutoField", "AutoField"):
         return None
+    if connection.vendor == "postgresql" and internal in ("UUIDField", "DateTimeField",
+                                                          "DateField"):
+        # psycopg writes UUIDs (or their text), aware datetimes and dates as they are.
+        return None
     if internal == "UUIDField":
-        if connection.vendor == "postgresql":
-            return lambda v: v if v is None or isinstance(v, uuid.UUID) else uuid.UUID(str(v))
         return lambda v: (v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex
                           ) if v is not None else None
     if internal == "JSONField":
