@@ -149,7 +149,7 @@ def seed(tenant: Any, contacts: int) -> dict[str, str]:
         "type": _pick(f"{number} + mod(g.n, 3)", TYPES),
         "category": _pick(f"{number} / 11 + g.n", ["EVENTS", "MARKETING", "SALES"]),
         "title": "'Benchmark'", "source": "'bench'",
-        "occurred_at": f"now() - make_interval(days => mod({number} + g.n * 71, 365))",
+        "occurred_at": f"now() - make_interval(days => mod({number} + g.n * 7, 365))",
     }, "FROM people_contact c CROSS JOIN generate_series(1, 5) AS g(n) "
        "WHERE c.tenant_id = %s", [tenant_db])
     for index, tag in enumerate(tags.values()):
