@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html as htmllib
 
 import markdown as md
@@ -17,8 +18,16 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 def render_markdown(text: str) -> SafeString:
     """`text` (Markdown) as sanitized HTML: raw HTML in the input is escaped or stripped,
-    links keep only http(s)/mailto URLs and get `rel="noopener noreferrer nofollow"`."""
-    html = md.markdown(text or "", extensions=["extra", "sane_lists", "nl2br"],
+    links keep only http(s)/mailto URLs and get `rel="noopener noreferrer nofollow"`.
+
+    The same text always renders the same, so recent results are remembered: a contact's
+    notes are read far more often than written."""
+    return _render(text or "")
+
+
+@functools.lru_cache(maxsize=2048)
+def _render(text: str) -> SafeString:
+    html = md.markdown(text, extensions=["extra", "sane_lists", "nl2br"],
                        output_format="html")
     clean = nh3.clean(
         html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
@@ -29,7 +38,7 @@ def render_markdown(text: str) -> SafeString:
 
 def plain_excerpt(text: str, limit: int = 280) -> str:
     """A one-paragraph plain-text excerpt of Markdown `text` for timelines and lists."""
-    html = md.markdown(text or "", output_format="html")
+    html = md.markdown(text, output_format="html")
     plain = " ".join(htmllib.unescape(nh3.clean(html, tags=set())).split())
     if len(plain) <= limit:
         return plain
