@@ -536,7 +536,11 @@ def _bad_cursor() -> ValidationFailed:
 
 
 def _after(ordering: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after `values` in `ordering` (keyset condition)."""
+    """Rows strictly after `values` in `ordering` (keyset condition).
+
+    Besides the exact `a > x OR (a = x AND b > y)`, the condition carries the leading bound
+    `a >= x` on its own: PostgreSQL starts an index scan at a plain range, not at an OR, so a
+    deep page reads from the cursor instead of from the first row."""
     condition = Q()
     for i, term in enumerate(ordering):
         name = term.lstrip("-")
@@ -545,6 +549,10 @@ def _after(ordering: Sequence[str], values: Sequence[Any]) -> Q:
         for prior_term, prior_value in zip(ordering[:i], values[:i], strict=True):
             step &= Q(**{prior_term.lstrip("-"): prior_value})
         condition |= step
+    if len(ordering) > 1:
+        first = ordering[0]
+        bound = "lte" if first.startswith("-") else "gte"
+        condition = Q(**{f"{first.lstrip('-')}__{bound}": values[0]}) & condition
     return condition
 
 

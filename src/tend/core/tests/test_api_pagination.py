@@ -141,3 +141,13 @@ def test_cursor_round_trip_and_ascending_order(tenant):
             if cursor is None:
                 break
     assert keys == ["admin", "affiliate", "agent", "manager", "owner", "viewer"]
+
+
+def test_the_keyset_condition_leads_with_a_plain_range_on_the_first_column():
+    from tend.core.api.base import _after
+
+    condition = _after(["-created_at", "-id"], ["2026-01-01", "x"])
+    assert condition.children[0] == ("created_at__lte", "2026-01-01")
+    ascending = _after(["name", "id"], ["b", "x"])
+    assert ascending.children[0] == ("name__gte", "b")
+    assert _after(["id"], ["x"]).children == [("id__gt", "x")]
