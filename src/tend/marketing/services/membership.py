@@ -38,6 +38,8 @@ LEFT = "SEGMENT_LEFT"
 # and reminders react per activity); bigger ones only send `segment_membership_changed`.
 SIGNAL_EACH_MAX = 100
 ADD_MAX = 10_000
+# A refresh moving this many rows updates the membership table's planner statistics.
+ANALYZE_AFTER = 20_000
 _CHUNK = 5_000
 
 
@@ -318,9 +320,17 @@ def segment_refresh(*, tenant: Tenant, actor: Actor, segment: Segment,
         added, entered = _insert_matches(segment, target, now=started,
                                          source=MembershipSource.RULE, added_by=None,
                                          want_ids=not first)
-        # Counted afresh (an index-only count) so a full refresh also heals any drift.
-        segment.member_count = SegmentMembership.objects.filter(
-            tenant=tenant, segment=segment).count()
+        # Scheduled refreshes apply the difference to the count; the others (first fill,
+        # asked for, new rules) count afresh, which also heals any drift.
+        if first or trigger != RefreshTrigger.SCHEDULE:
+            segment.member_count = SegmentMembership.objects.filter(
+                tenant=tenant, segment=segment).count()
+        else:
+            segment.member_count = max(0, segment.member_count + added - removed)
+        if connection.vendor == "postgresql" and added + removed >= ANALYZE_AFTER:
+            # Fresh statistics keep the next difference an anti-join rather than a loop.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {SegmentMembership._meta.db_table}")
         now = timezone.now()
         segment.last_refreshed_at = now
         from tend.marketing.services.segments import next_refresh
