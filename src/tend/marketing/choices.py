@@ -31,3 +31,4 @@ class RefreshTrigger(models.TextChoices):
     SCHEDULE = "SCHEDULE", _("Schedule")
     RULE_CHANGED = "RULE_CHANGED", _("Rules changed")
     MEMBERS = "MEMBERS", _("Members added or removed")
+    BULK = "BULK", _("Many contacts changed")

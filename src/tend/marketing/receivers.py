@@ -66,6 +66,15 @@ def on_contact_changed(sender: Any, tenant: Any, contact_id: Any, change: str = 
     enqueue_reevaluation(tenant, contact_id, kinds)
 
 
+def on_contacts_bulk_changed(sender: Any, tenant: Any, reason: str = "", count: int = 0,
+                            **kwargs: Any) -> None:
+    from tend.core.background import enqueue_on_commit
+    from tend.marketing.choices import RefreshTrigger
+    from tend.marketing.tasks import refresh_all_dynamic_task
+
+    enqueue_on_commit(refresh_all_dynamic_task, tenant, RefreshTrigger.BULK)
+
+
 def on_tenant_created(sender: Any, tenant: Any, actor: Any, **kwargs: Any) -> None:
     from tend.marketing.services.system import system_segments_create
 
@@ -74,8 +83,10 @@ def on_tenant_created(sender: Any, tenant: Any, actor: Any, **kwargs: Any) -> No
 
 def connect() -> None:
     from tend.core.signals import tenant_created
-    from tend.people.signals import activity_recorded, contact_changed
+    from tend.people.signals import activity_recorded, contact_changed, contacts_bulk_changed
 
     activity_recorded.connect(on_activity_recorded, dispatch_uid="marketing.segments.activity")
     contact_changed.connect(on_contact_changed, dispatch_uid="marketing.segments.contact")
+    contacts_bulk_changed.connect(on_contacts_bulk_changed,
+                                  dispatch_uid="marketing.segments.bulk")
     tenant_created.connect(on_tenant_created, dispatch_uid="marketing.segments.tenant")

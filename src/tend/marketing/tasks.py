@@ -54,6 +54,21 @@ def refresh_dependents_task(tenant: Tenant, segment_id: str) -> int:
     return len(dependents)
 
 
+@tenant_task
+def refresh_all_dynamic_task(tenant: Tenant, trigger: str) -> int:
+    """Refresh every active dynamic segment, referenced segments first (after an import
+    changed many contacts at once: one set-based refresh each beats a re-evaluation per
+    contact)."""
+    from tend.marketing.models import Segment
+    from tend.marketing.services.membership import dynamic_segments_in_order, segment_refresh
+
+    segments = Segment.objects.filter(tenant=tenant, type=SegmentType.DYNAMIC, is_active=True)
+    ordered = dynamic_segments_in_order(segments)
+    for segment in ordered:
+        segment_refresh(tenant=tenant, actor=Actor.system(), segment=segment, trigger=trigger)
+    return len(ordered)
+
+
 def enqueue_reevaluation(tenant: Any, contact_id: Any, kinds: list[str] | None) -> None:
     enqueue_on_commit(reevaluate_contact_task, tenant, contact_id,
                       sorted(kinds) if kinds is not None else None)

@@ -14,3 +14,8 @@ contact_changed = Signal()
 """Sent after commit when a contact was created, updated, merged or erased. Arguments:
 `tenant`, `contact_id`, `change` ("created" | "updated" | "merged" | "erased" | "deleted"),
 `fields` (names of changed fields, for segment dependency tracking)."""
+
+contacts_bulk_changed = Signal()
+"""Sent after commit when many contacts changed at once (a contact import), instead of one
+`contact_changed` per contact. Arguments: `tenant`, `reason` ("import"), `count` (contacts
+created or updated). Receivers should react set-based (segments refresh whole)."""

@@ -166,8 +166,6 @@ def register_people_renderers() -> None:
         "CONSENT_CHANGED": TimelineRenderer(
             "shield", _("Consent for %(title)s: %(status)s"),
             labels=(("status", ConsentStatus),)),
-        "SEGMENT_ENTERED": TimelineRenderer("segment", _("Entered segment %(title)s")),
-        "SEGMENT_EXITED": TimelineRenderer("segment", _("Left segment %(title)s")),
         "TAG_ADDED": TimelineRenderer("tag", _("Tagged %(title)s")),
         "TAG_REMOVED": TimelineRenderer("tag", _("Tag removed: %(title)s")),
         "EMAIL_": TimelineRenderer("mail", "%(title)s"),

@@ -159,3 +159,19 @@ def test_viewer_cannot_change_segments(scoped, make_user):
     actor = member_actor(scoped, viewer)
     with pytest.raises(PermissionDenied):
         segment_create(tenant=scoped, actor=actor, data={"name": "VIP"})
+
+
+def test_an_import_refreshes_dynamic_segments_once_it_is_done(
+        scoped, actor, django_capture_on_commit_callbacks):
+    from tend.people.services.imports import contact_import_run
+    from tend.people.tests.test_imports_services import make_import
+
+    segment = segment_create(tenant=scoped, actor=actor, data={
+        "name": "dubai", "type": "DYNAMIC", "rule": city_rule("dubai")})
+    imp = make_import(scoped, "Email,City\nnoor@example.com,Dubai\nsam@example.com,Muscat\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_import_run(tenant=scoped, imp=imp)
+    noor = Activity.objects.get(type="CONTACT_IMPORTED", contact__primary_email="noor@example.com")
+    assert member_ids(segment) == {str(noor.contact_id)}
+    assert SegmentRefresh.objects.filter(segment=segment, trigger="BULK").count() == 1
+    assert Activity.objects.filter(type="SEGMENT_ENTERED", contact_id=noor.contact_id).exists()

@@ -37,6 +37,7 @@ from tend.people.importing.rows import EMAIL, EXTERNAL, PHONE, ParsedRow, RowPar
 from tend.people.models import Activity, Company, Contact, ContactImport, ContactTag, IdentityAlias
 from tend.people.services import bulkwrite
 from tend.people.services.contacts import computed_display_name
+from tend.people.signals import contacts_bulk_changed
 
 BATCH_SIZE = 5000
 ACTIVITY_TYPE = "CONTACT_IMPORTED"
@@ -497,7 +498,9 @@ def contact_import_run(*, tenant: Tenant, imp: ContactImport, job: Job | None = 
         ContactImport.objects.filter(tenant=tenant, pk=imp.pk).update(
             status=ImportStatus.FAILED, updated_at=timezone.now())
         imp.status = ImportStatus.FAILED
+        _announce(tenant, runner.counts)  # the batches that committed did change contacts
         raise
+    _announce(tenant, counts)
     with transaction.atomic():
         ContactImport.objects.filter(tenant=tenant, pk=imp.pk).update(
             status=ImportStatus.SUCCEEDED, updated_at=timezone.now())
@@ -506,6 +509,14 @@ def contact_import_run(*, tenant: Tenant, imp: ContactImport, job: Job | None = 
                      entity_type="contact_import", entity_id=imp.pk,
                      changes={**counts, "rows": imp.total_rows or 0})
     return counts
+
+
+def _announce(tenant: Tenant, counts: dict[str, int]) -> None:
+    """Tell other modules (after commit) that many contacts changed, once per run."""
+    touched = counts.get("created", 0) + counts.get("updated", 0) + counts.get("merged", 0)
+    if touched:
+        transaction.on_commit(lambda: contacts_bulk_changed.send(
+            sender=ContactImport, tenant=tenant, reason="import", count=touched))
 
 
 def run_import_job(*, tenant: Tenant, job: Job) -> dict[str, Any]:
