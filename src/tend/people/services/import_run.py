@@ -385,7 +385,8 @@ class ImportRun:
         missing = [key for key in self.parser.required_custom
                    if row.custom.get(key) in (None, "", [])]
         if missing:
-            row.errors.extend(f"{key}: {_('required for a new contact.')}" for key in missing)
+            message = _("required for a new contact.")
+            row.errors.extend(f"{key}: {message}" for key in missing)
             return
         contact = bulkwrite.new_row(Contact, tenant_id=self.tenant.pk, created_by_id=self.user_id,
                                     updated_by_id=self.user_id,
