@@ -166,8 +166,9 @@ def test_large_batch_uses_few_queries_per_item(api, tenant, django_assert_max_nu
     repeat = {"items": [item(n, source_event_id=f"again-{n}") for n in range(1, 101)]}
     with django_assert_max_num_queries(100 * 8 + 15):
         assert post(api, repeat).json()["counts"]["created"] == 100
-    # A replay: every event is found by one query, nothing is processed per item.
-    with django_assert_max_num_queries(14):
+    # A replay: every event is found by one query, nothing is processed per item (one more
+    # query when the post opens a new rate-limit window, at a minute boundary).
+    with django_assert_max_num_queries(15):
         assert post(api, repeat).json()["counts"]["duplicate"] == 100
 
 
