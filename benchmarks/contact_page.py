@@ -47,9 +47,11 @@ import sys
 import tempfile
 import time
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+import benchdb
+from benchdb import ensure_database
 
 ORG_SLUG = "bench-contact-page"
 PAGING = ("timeline, next page", "timeline, deep page")  # not part of loading the page
@@ -174,34 +176,11 @@ class Dialect:
 # --- set-up ---------------------------------------------------------------------------------
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def setup(database_url: str | None, data_dir: str, rls: bool) -> None:
-    os.environ["TEND_DATA_DIR"] = data_dir
-    os.environ.setdefault("TEND_SECRET_KEY", "benchmark-secret-key-not-for-production")
-    os.environ["TEND_LOG_LEVEL"] = "WARNING"
-    os.environ["TEND_ALLOWED_HOSTS"] = "testserver"
     # Persistent connections, as a production server runs (a new connection per request
     # would add its set-up to every figure).
-    os.environ["TEND_DB_CONN_MAX_AGE"] = "600"
-    os.environ["TEND_DB_RLS"] = "1" if rls else "0"
-    if database_url:
-        os.environ["TEND_DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    benchdb.setup(database_url, data_dir, TEND_ALLOWED_HOSTS="testserver",
+                  TEND_DB_CONN_MAX_AGE="600", TEND_DB_RLS="1" if rls else "0")
 
 
 def organization() -> tuple[Any, Any, bool]:

@@ -29,10 +29,10 @@ import argparse
 import os
 import random
 import resource
-import sys
 import tempfile
 import time
-from pathlib import Path
+
+from benchdb import drop_database, ensure_database, setup
 
 
 def rss_mib() -> float:
@@ -41,43 +41,6 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def ensure_database(url: str) -> bool:
-    """Create the database of `url` if missing; returns True when it was created."""
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            return True
-    return False
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def setup(database_url: str | None, data_dir: str) -> None:
-    os.environ["TEND_DATA_DIR"] = data_dir
-    os.environ.setdefault("TEND_SECRET_KEY", "benchmark-secret-key-not-for-production")
-    os.environ["TEND_LOG_LEVEL"] = "WARNING"
-    if database_url:
-        os.environ["TEND_DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 # A UUIDv7 (48-bit millisecond time, then random bits) built in SQL, as our keys are.

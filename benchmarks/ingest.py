@@ -19,27 +19,10 @@ transaction (no resolution, no idempotency, no metrics, no log). Prints items/s 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-
-def setup(database_url: str | None, data_dir: str) -> None:
-    os.environ["TEND_DATA_DIR"] = data_dir
-    os.environ.setdefault("TEND_SECRET_KEY", "benchmark-secret-key-not-for-production")
-    os.environ["TEND_LOG_LEVEL"] = "WARNING"
-    if database_url:
-        os.environ["TEND_DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from benchdb import setup
 
 
 def batch(start: int, size: int, prefix: str) -> list[dict[str, object]]:

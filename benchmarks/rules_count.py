@@ -24,52 +24,17 @@ The database is created when missing and dropped at the end when the script crea
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
+
+from benchdb import drop_database, ensure_database, setup
 
 TYPES = ["EMAIL_OPENED", "TICKET_PURCHASED", "EVENT_ATTENDED", "DONATION_RECEIVED",
          "PAGE_VIEWED", "FORM_SUBMITTED", "CALL_LOGGED", "LESSON_COMPLETED"]
 CITIES = ["Dubai", "Muscat", "Doha", "Riyadh", "Cairo", "Amman", "Beirut", "Manama"]
-
-
-def ensure_database(url: str) -> bool:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            return False
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return True
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def setup(database_url: str, data_dir: str) -> None:
-    os.environ["TEND_DATA_DIR"] = data_dir
-    os.environ.setdefault("TEND_SECRET_KEY", "benchmark-secret-key-not-for-production")
-    os.environ["TEND_LOG_LEVEL"] = "WARNING"
-    os.environ["TEND_DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _execute(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:

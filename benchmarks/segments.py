@@ -28,35 +28,22 @@ run makes a new organization).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+import benchdb
 
 TYPES = ["EMAIL_OPENED", "EVENT_ATTENDED", "DONATION_RECEIVED", "TICKET_PURCHASED",
          "MESSAGE_SENT"]
 
 
 def setup(database_url: str | None, data_dir: str) -> None:
-    os.environ["TEND_DATA_DIR"] = data_dir
-    os.environ.setdefault("TEND_SECRET_KEY", "benchmark-secret-key-not-for-production")
-    os.environ["TEND_LOG_LEVEL"] = "WARNING"
     # The background path is timed directly; enqueued tasks must not run inline.
-    os.environ["TEND_TASKS_BACKEND"] = "django_tasks.backends.dummy.DummyBackend"
-    if database_url:
-        os.environ["TEND_DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    benchdb.setup(database_url, data_dir,
+                  TEND_TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend")
 
 
 # --- seeding -----------------------------------------------------------------------------------
