@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from tend.core.errors import ValidationFailed
 from tend.core.models import Membership, Tenant, User
+from tend.core.services.customfields import custom_values_for_write
 from tend.people.models import Contact
 
 
@@ -19,6 +20,21 @@ def check_contact_writable(contact: Contact | None, field: str = "contact") -> N
     if not contact.is_live or contact.erased_at is not None:
         raise ValidationFailed(fields={field: [
             _("This contact was merged or deleted; it cannot change.")]})
+
+
+def clean_custom(tenant: Tenant, entity_type: str, data: dict[str, Any], *, partial: bool,
+                 current: dict[str, Any] | None, out: dict[str, Any],
+                 errors: dict[str, list[str]]) -> None:
+    """Put the `custom` column to write into `out` (a full write always; a partial one when
+    `data` names it), its problems into `errors` as `custom.<key>` fields."""
+    if "custom" not in data and partial:
+        return
+    try:
+        out["custom"] = custom_values_for_write(
+            tenant=tenant, entity_type=entity_type, values=data.get("custom"),
+            current=current, partial=partial)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
 
 
 def clean_text(value: Any, field: str, errors: dict[str, list[str]], *, required: bool = False,

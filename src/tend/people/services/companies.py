@@ -14,9 +14,9 @@ from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
-from tend.core.services.customfields import custom_values_for_write
 from tend.core.services.guards import check_perm
 from tend.people.models import Company
+from tend.people.services._checks import clean_custom
 from tend.people.services.activities import activity_record
 from tend.people.services.contacts import clean_country, resolve_owner
 
@@ -69,14 +69,8 @@ def _clean(tenant: Tenant, data: Any, *, partial: bool,
             errors["website"] = [_("Enter a web address starting with http:// or https://.")]
     if "owner" in data:
         out["owner"] = resolve_owner(tenant, data["owner"], errors)
-    if "custom" in data or not partial:
-        try:
-            out["custom"] = custom_values_for_write(
-                tenant=tenant, entity_type="company", values=data.get("custom"),
-                current=current_custom, partial=partial,
-            )
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
+    clean_custom(tenant, "company", data, partial=partial, current=current_custom, out=out,
+                 errors=errors)
     if errors:
         raise ValidationFailed(fields=errors)
     return out

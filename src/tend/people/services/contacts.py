@@ -21,10 +21,10 @@ from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
 from tend.core.models import Membership, Tag, Tenant, User
 from tend.core.services.audit import audit_record
-from tend.core.services.customfields import custom_values_for_write
 from tend.core.services.guards import check_perm
 from tend.people.choices import AliasType, ContactStatus, Gender, LifecycleStage
 from tend.people.models import Company, Contact, ContactTag
+from tend.people.services._checks import clean_custom
 from tend.people.services.activities import activity_record
 from tend.people.services.aliases import aliases_add_many
 
@@ -161,14 +161,8 @@ def _clean(tenant: Tenant, data: Any, *, partial: bool,
         out["owner"] = resolve_owner(tenant, data["owner"], errors)
     if "company" in data:
         out["company"] = resolve_company(tenant, data["company"], errors)
-    if "custom" in data or not partial:
-        try:
-            out["custom"] = custom_values_for_write(
-                tenant=tenant, entity_type="contact", values=data.get("custom"),
-                current=current_custom, partial=partial,
-            )
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
+    clean_custom(tenant, "contact", data, partial=partial, current=current_custom, out=out,
+                 errors=errors)
     if errors:
         raise ValidationFailed(fields=errors)
     return out
