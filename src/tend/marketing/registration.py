@@ -19,12 +19,15 @@ def register() -> None:
     from tend.core.periodic import register_periodic
     from tend.marketing import participants, receivers, rules_fields
     from tend.marketing.demo import load_segments_demo
+    from tend.marketing.selectors.segments import static_segment_choices
+    from tend.marketing.services.membership import list_add_members
     from tend.marketing.services.refreshjobs import (
         REFRESH_JOB_KIND,
         clean_refresh_params,
         run_refresh_job,
     )
     from tend.marketing.tasks import refresh_due_tick
+    from tend.people.lists import ListProvider, register_list_provider
     from tend.people.merging import register_merge_participant
     from tend.people.privacy_registry import register_privacy_eraser, register_privacy_exporter
     from tend.people.timeline import TimelineRenderer, register_timeline_renderer
@@ -38,6 +41,9 @@ def register() -> None:
         order=30,
         nav=(NavEntry(_("Segments"), "marketing:segments-list", "segments.view"),),
     ))
+    register_list_provider(ListProvider(
+        choices=lambda tenant: static_segment_choices(tenant=tenant), add=list_add_members,
+        permission="segments.change"))
     register_job_kind(JobKind(
         REFRESH_JOB_KIND, _("Segment refresh"), run=run_refresh_job,
         description=_("Recomputes the members of a dynamic segment."),

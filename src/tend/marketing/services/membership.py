@@ -449,3 +449,14 @@ def segments_reevaluate_contact(*, tenant: Tenant, contact_id: Any,
             if wanted is not None:
                 wanted.add(f"segment:{key}")
     return moves
+
+
+def list_add_members(*, tenant: Tenant, actor: Actor, list_id: Any, contact_ids: list[Any],
+                     source: str) -> tuple[str, int]:
+    """People's list registry: add contacts to the static list `list_id` (NotFound if there
+    is none); returns its name and how many were added."""
+    from tend.marketing.selectors.segments import segment_get
+
+    segment = segment_get(tenant=tenant, segment_id=list_id)
+    return segment.name, segment_add_members(tenant=tenant, actor=actor, segment=segment,
+                                             contact_ids=contact_ids, source=source)

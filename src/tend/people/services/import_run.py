@@ -8,6 +8,7 @@ ids) and everything is written with bulk statements (`bulkwrite`: COPY on Postgr
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -34,6 +35,7 @@ from tend.people.importing.ahead import read_ahead
 from tend.people.importing.cells import safe_cell
 from tend.people.importing.readers import Reader, open_reader
 from tend.people.importing.rows import EMAIL, EXTERNAL, PHONE, ParsedRow, RowParser
+from tend.people.lists import list_add
 from tend.people.models import Activity, Company, Contact, ContactImport, ContactTag, IdentityAlias
 from tend.people.services import bulkwrite
 from tend.people.services.contacts import computed_display_name
@@ -59,15 +61,9 @@ def open_import_file(imp: ContactImport) -> Reader:
 
 def _add_to_list(tenant: Tenant, actor: Actor, segment_id: str, contact_ids: list[str]) -> None:
     """Add a batch's contacts to the import's list (skipped if the list was deleted since)."""
-    from tend.marketing.selectors.segments import segment_get
-    from tend.marketing.services.membership import segment_add_members
-
-    try:
-        segment = segment_get(tenant=tenant, segment_id=segment_id)
-    except NotFound:
-        return
-    segment_add_members(tenant=tenant, actor=actor, segment=segment, contact_ids=contact_ids,
-                        source="IMPORT")
+    with contextlib.suppress(NotFound):
+        list_add(tenant=tenant, actor=actor, list_id=segment_id, contact_ids=contact_ids,
+                 source="IMPORT")
 
 
 

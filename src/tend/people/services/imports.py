@@ -36,6 +36,7 @@ from tend.people.importing.cells import FORMULA_START, safe_cell
 from tend.people.importing.mapping import CONTACT_FIELDS, EXTERNAL_RE, auto_map, is_valid_target
 from tend.people.importing.readers import SNIFF_BYTES, detect_format, open_reader
 from tend.people.importing.rows import ParsedRow, RowParser, _is_uuid, fast_email
+from tend.people.lists import list_choices
 from tend.people.models import ContactImport
 from tend.people.services.import_run import (
     ACTIVITY_TYPE,
@@ -192,12 +193,10 @@ def contact_import_configure(*, tenant: Tenant, actor: Actor, imp: ContactImport
 
 
 def _import_list(tenant: Tenant, segment_id: str) -> str:
-    """The id of a static list of `tenant` (marketing's segments), or "" for none."""
+    """The id of a list of `tenant` (see `tend.people.lists`), or "" for none."""
     if not segment_id:
         return ""
-    from tend.marketing.selectors.segments import static_segment_choices
-
-    if segment_id not in {pk for pk, _name in static_segment_choices(tenant=tenant)}:
+    if segment_id not in {pk for pk, _name in list_choices(tenant=tenant)}:
         raise ValidationFailed(fields={"segment_id": [_("Choose a list of this organization.")]})
     return segment_id
 

@@ -28,6 +28,7 @@ from tend.core.selectors.customfields import custom_definitions
 from tend.core.selectors.tags import tag_list
 from tend.core.views.base import apply_errors, is_htmx, require_perm
 from tend.people.choices import ContactStatus, LifecycleStage
+from tend.people.lists import list_add, list_choices
 from tend.people.models import Contact
 from tend.people.selectors.contacts import (
     COLUMNS,
@@ -248,31 +249,22 @@ def contacts_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _static_lists(tenant: Tenant, actor: Actor) -> list[tuple[str, str]]:
-    """The lists the "Add to list" bulk action offers (none without the marketing module)."""
-    if not actor.has_perm("segments.change"):
-        return []
-    try:
-        from tend.marketing.selectors.segments import static_segment_choices
-    except ImportError:
-        return []
-    return static_segment_choices(tenant=tenant)
+    """The lists the "Add to list" bulk action offers (none without a list provider)."""
+    return list_choices(tenant=tenant, actor=actor)
 
 
 def _bulk_add_to_list(request: HttpRequest, tenant: Tenant, actor: Actor,
                       contacts: list[Contact]) -> HttpResponse:
-    from tend.marketing.selectors.segments import segment_get
-    from tend.marketing.services.membership import segment_add_members
-
     try:
-        segment = segment_get(tenant=tenant, segment_id=request.POST.get("segment", ""))
-        count = segment_add_members(tenant=tenant, actor=actor, segment=segment,
-                                    contact_ids=[c.pk for c in contacts], source="BULK")
+        name, count = list_add(tenant=tenant, actor=actor,
+                               list_id=request.POST.get("segment", ""),
+                               contact_ids=[c.pk for c in contacts], source="BULK")
     except TendError as exc:
         text = "; ".join(m for ms in exc.fields.values() for m in ms) or exc.message
         messages.error(request, text)
         return _back(request, tenant)
     messages.success(request, _("Added %(count)d contacts to %(name)s.") % {
-        "count": count, "name": segment.name})
+        "count": count, "name": name})
     return _back(request, tenant)
 
 

@@ -24,6 +24,7 @@ from tend.core.tenancy import tenant_scope
 from tend.core.views.base import apply_errors, is_htmx, require_perm
 from tend.people.choices import ImportMode, ImportStatus
 from tend.people.importing.mapping import PRESET_LABELS, target_choices
+from tend.people.lists import list_choices
 from tend.people.models import ContactImport
 from tend.people.selectors.imports import export_job_get, import_get, import_list
 from tend.people.services.exports import (
@@ -102,15 +103,9 @@ def _mapping_rows(request: HttpRequest, imp: ContactImport) -> list[dict[str, An
 
 
 def _import_lists(request: HttpRequest) -> list[tuple[str, str]]:
-    """The static lists an import may fill (needs `segments.change`; none without the
-    marketing module)."""
-    if not request.actor.has_perm("segments.change"):  # type: ignore[attr-defined]
-        return []
-    try:
-        from tend.marketing.selectors.segments import static_segment_choices
-    except ImportError:
-        return []
-    return static_segment_choices(tenant=request.tenant)  # type: ignore[attr-defined]
+    """The lists an import may fill (none without a list provider or the permission)."""
+    return list_choices(tenant=request.tenant,  # type: ignore[attr-defined]
+                        actor=request.actor)  # type: ignore[attr-defined]
 
 
 @require_perm("contacts.add")
