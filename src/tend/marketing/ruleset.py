@@ -1,9 +1,12 @@
-"""The marketing module's use of the rule language (`tend.rules`): cleaning a segment's rule
-and reading what it depends on. Imported lazily so the rules app stays a runtime dependency
-only of the functions that need it."""
+"""The marketing module's use of the rule language (`tend.rules`): cleaning a segment's rule,
+reading what it depends on, and evaluating stored rules (SQL for refreshes, Python for one
+contact). Imported lazily so the rules app stays a runtime dependency only of the functions
+that need it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -40,35 +43,34 @@ def matching_contacts(*, tenant: Tenant, rule: dict[str, Any]) -> QuerySet[Any]:
     return rule_contacts(tenant=tenant, rule=rule)
 
 
+def stored_rules_contacts(*, tenant: Tenant, rules: Mapping[Any, dict[str, Any]],
+                          now: datetime | None = None) -> dict[Any, QuerySet[Any]]:
+    """The live contacts each stored (clean) rule matches, compiled together: one read of the
+    field registry, one `now`, no second lookup of the tags and segments the rules name."""
+    from tend.rules import rule_contacts_many
+
+    return rule_contacts_many(tenant=tenant, rules=rules, now=now, trusted=True)
+
+
 class ContactEvaluator:
-    """Many stored (clean) rules against one contact with the Python back end, sharing one
-    field registry read and one `Facts`, so the contact's tags, aliases, consents and
-    activity times load at most once for all of them. Agrees with `matching_contacts` (the
-    rule language checks both back ends against each other)."""
+    """Many stored (clean) rules against one contact with the Python back end
+    (`tend.rules.rule_matcher`): one field registry read and one set of facts, so the
+    contact's tags, aliases, consents and activity times load at most once for all of them.
+    Agrees with `matching_contacts` (the rule language checks both back ends against each
+    other)."""
 
     def __init__(self, *, tenant: Tenant, contact_id: Any) -> None:
-        from tend.people.models import Contact
-        from tend.rules.population import population
-        from tend.rules.registry import Facts, fields_for
-        from tend.rules.services import rule_context
+        from tend.rules import rule_matcher
 
-        self.ctx = rule_context(tenant=tenant)
-        self.fields = fields_for(tenant)
-        contact = Contact.objects.filter(tenant=tenant, pk=contact_id).first()
-        self.live = contact is not None and population().is_member(contact)
-        self.facts = Facts(contact, self.ctx) if contact is not None else None
+        self.matcher = rule_matcher(tenant=tenant, contact=contact_id, trusted=True)
 
     def matches(self, rule: dict[str, Any]) -> bool:
-        from tend.rules.evaluate import evaluate_group
-
-        if not self.live or self.facts is None:
-            return False
-        return evaluate_group(rule, self.fields, self.facts)
+        return self.matcher.matches(rule)
 
     def segments(self) -> set[str]:
         """The contact's current segment ids (the set evaluations read; update it in place)."""
         from tend.marketing.rules_fields import member_segments
 
-        if self.facts is None:
+        if self.matcher.facts is None:
             return set()
-        return member_segments(self.facts)
+        return member_segments(self.matcher.facts)

@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tend.rules.registry import FieldType, RuleField, register_fields, scalar_field
     from tend.rules.services import (
+        ContactMatcher,
         rule_clean,
         rule_contacts,
+        rule_contacts_many,
         rule_dependencies,
+        rule_matcher,
         rule_matches,
+        rule_matches_many,
         rule_segment_refs,
         rule_validate,
     )
@@ -32,20 +36,28 @@ _EXPORTS: dict[str, str] = {
     "rule_validate": "tend.rules.services",
     "rule_clean": "tend.rules.services",
     "rule_contacts": "tend.rules.services",
+    "rule_contacts_many": "tend.rules.services",
+    "rule_matcher": "tend.rules.services",
+    "rule_matches_many": "tend.rules.services",
+    "ContactMatcher": "tend.rules.services",
     "rule_matches": "tend.rules.services",
     "rule_dependencies": "tend.rules.services",
     "rule_segment_refs": "tend.rules.services",
 }
 
 __all__ = [
+    "ContactMatcher",
     "FieldType",
     "RuleField",
     "RuleProblem",
     "register_fields",
     "rule_clean",
     "rule_contacts",
+    "rule_contacts_many",
     "rule_dependencies",
+    "rule_matcher",
     "rule_matches",
+    "rule_matches_many",
     "rule_segment_refs",
     "rule_validate",
     "scalar_field",

@@ -205,9 +205,32 @@ def scalar_q(expression: Any, field_type: str, operator: str, value: Any, ctx: R
     if operator == op.EMPTY:
         return ~present
     positive = op.NEGATIONS.get(operator)
+    test = positive or operator
+    if _false_on_blank(field_type, test, value, ctx):
+        # The test is already FALSE on an empty text; NOT NULL alone keeps it two-valued
+        # (and the database evaluates the value's expression once less per row).
+        present = Q(IsNull(expr, False))
     if positive is not None:
         return ~(present & _positive_q(expr, field_type, positive, value, ctx, json))
     return present & _positive_q(expr, field_type, operator, value, ctx, json)
+
+
+def _false_on_blank(field_type: str, operator: str, value: Any, ctx: RuleContext) -> bool:
+    """Whether the positive `operator` is FALSE on an empty text (''): equals and in with
+    values that are not empty."""
+    if field_type not in (FieldType.STRING, FieldType.CHOICE, FieldType.CONSENT):
+        return False
+    if field_type == FieldType.STRING:
+        if operator == op.EQ:
+            return fold(value, ctx.vendor) != ""
+        if operator == op.IN:
+            return all(fold(v, ctx.vendor) != "" for v in value)
+        return False
+    if operator == op.EQ:
+        return value != ""
+    if operator == op.IN:
+        return all(v != "" for v in value)
+    return False
 
 
 def exists_q(queryset: Any) -> Q:

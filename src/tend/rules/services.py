@@ -8,9 +8,9 @@ its tenant scope.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
@@ -28,6 +28,7 @@ from tend.rules.registry import Facts, RuleContext, RuleField, fields_for
 from tend.rules.validation import RuleProblem, check_rule
 
 SEGMENT_FIELD = "segment"
+K = TypeVar("K", bound=Hashable)
 
 
 def rule_context(*, tenant: Tenant, now: datetime | None = None) -> RuleContext:
@@ -46,6 +47,14 @@ def _checked(tenant: Tenant, rule: Any, now: datetime | None = None
     fields = fields_for(tenant)
     normalized, problems = check_rule(rule, fields, ctx)
     return normalized, problems, fields, ctx
+
+
+def _clean_with(rule: Any, fields: dict[str, RuleField], ctx: RuleContext, *,
+                trusted: bool) -> dict[str, Any]:
+    normalized, problems = check_rule(rule, fields, ctx, check_values=not trusted)
+    if problems:
+        _raise(problems)
+    return normalized
 
 
 def rule_validate(*, tenant: Tenant, rule: Any) -> list[RuleProblem]:
@@ -85,6 +94,67 @@ def rule_contacts(*, tenant: Tenant, rule: Any, now: datetime | None = None
     invalid rule. `now` fixes the instant relative dates count from (default: now)."""
     normalized, fields, ctx = _valid(tenant, rule, now)
     return population().queryset(tenant).filter(compile_group(normalized, fields, ctx))
+
+
+def rule_contacts_many(*, tenant: Tenant, rules: Mapping[K, Any], now: datetime | None = None,
+                       trusted: bool = False) -> dict[K, QuerySet[Any]]:
+    """`rule_contacts` for many rules at once: one read of the field registry and one `now`
+    for all of them. `trusted=True` is for rules that `rule_clean` returned earlier (stored
+    rules): their structure, fields and operators are still checked, but not the values that
+    checks look up in the database (tags, segments), which are already the ids those checks
+    produced. Raises `ValidationFailed` for the first invalid rule."""
+    ctx = rule_context(tenant=tenant, now=now)
+    fields = fields_for(tenant)
+    live = population().queryset(tenant)
+    return {key: live.filter(compile_group(_clean_with(rule, fields, ctx, trusted=trusted),
+                                           fields, ctx))
+            for key, rule in rules.items()}
+
+
+class ContactMatcher:
+    """One contact against many rules with the Python back end: one field registry read, one
+    `now`, and one `Facts`, so the contact's tags, aliases, consents and activity times load
+    at most once for all the rules. Build it with `rule_matcher`.
+
+    `facts` is shared by every evaluation; a field module whose facts change between two
+    evaluations (segment membership, as one rule's result feeds another) updates what it
+    memoized there."""
+
+    def __init__(self, *, tenant: Tenant, contact: Any, now: datetime | None,
+                 trusted: bool) -> None:
+        self.ctx = rule_context(tenant=tenant, now=now)
+        self.fields = fields_for(tenant)
+        self.trusted = trusted
+        if contact is not None and not hasattr(contact, "tenant_id"):
+            model = population().queryset(tenant).model
+            contact = model._default_manager.filter(tenant=tenant, pk=contact).first()
+        self.contact = contact
+        self.live = (contact is not None and contact.tenant_id == tenant.pk
+                     and population().is_member(contact))
+        self.facts = Facts(contact, self.ctx) if contact is not None else None
+
+    def matches(self, rule: Any) -> bool:
+        """Whether the contact matches `rule` (False for a contact that is not live).
+        Raises `ValidationFailed` for an invalid rule."""
+        normalized = _clean_with(rule, self.fields, self.ctx, trusted=self.trusted)
+        if not self.live or self.facts is None:
+            return False
+        return evaluate_group(normalized, self.fields, self.facts)
+
+
+def rule_matcher(*, tenant: Tenant, contact: Any, now: datetime | None = None,
+                 trusted: bool = False) -> ContactMatcher:
+    """A `ContactMatcher` for one contact (a `Contact` or its id; a missing one matches
+    nothing). `trusted` as in `rule_contacts_many`."""
+    return ContactMatcher(tenant=tenant, contact=contact, now=now, trusted=trusted)
+
+
+def rule_matches_many(*, tenant: Tenant, rules: Mapping[K, Any], contact: Any,
+                      now: datetime | None = None, trusted: bool = False) -> dict[K, bool]:
+    """`rule_matches` for many rules and one contact: the contact's facts load once for all
+    of them. Agrees with `rule_contacts_many` for every contact."""
+    matcher = rule_matcher(tenant=tenant, contact=contact, now=now, trusted=trusted)
+    return {key: matcher.matches(rule) for key, rule in rules.items()}
 
 
 def rule_matches(*, tenant: Tenant, rule: Any, contact: Any,

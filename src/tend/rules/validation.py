@@ -30,9 +30,11 @@ class RuleProblem:
 
 
 class _Walk:
-    def __init__(self, fields: dict[str, RuleField], ctx: RuleContext) -> None:
+    def __init__(self, fields: dict[str, RuleField], ctx: RuleContext, *,
+                 check_values: bool = True) -> None:
         self.fields = fields
         self.ctx = ctx
+        self.check_values = check_values
         self.problems: list[RuleProblem] = []
         self.leaves = 0
 
@@ -110,7 +112,7 @@ class _Walk:
 
     def value(self, field: RuleField, operator: str, value: Any) -> Any:
         cleaned = op.clean_plain_value(field, operator, value)
-        if field.check_value is not None:
+        if field.check_value is not None and self.check_values:
             try:
                 cleaned = field.check_value(operator, cleaned, self.ctx)
             except op.BadValue:
@@ -120,9 +122,11 @@ class _Walk:
         return cleaned
 
 
-def check_rule(rule: Any, fields: dict[str, RuleField], ctx: RuleContext
-               ) -> tuple[dict[str, Any], list[RuleProblem]]:
-    """The normalized rule and its problems (none when valid)."""
-    walk = _Walk(fields, ctx)
+def check_rule(rule: Any, fields: dict[str, RuleField], ctx: RuleContext, *,
+               check_values: bool = True) -> tuple[dict[str, Any], list[RuleProblem]]:
+    """The normalized rule and its problems (none when valid). `check_values=False` skips the
+    fields' own value checks (the ones that read the database, like tag and segment lookups):
+    for rules already cleaned, whose values are the ids those checks produced."""
+    walk = _Walk(fields, ctx, check_values=check_values)
     normalized = walk.group(rule, "", 1)
     return normalized, walk.problems

@@ -175,3 +175,64 @@ def test_an_import_refreshes_dynamic_segments_once_it_is_done(
     assert member_ids(segment) == {str(noor.contact_id)}
     assert SegmentRefresh.objects.filter(segment=segment, trigger="BULK").count() == 1
     assert Activity.objects.filter(type="SEGMENT_ENTERED", contact_id=noor.contact_id).exists()
+
+
+def test_segments_refresh_together_in_reference_order_with_one_write_each(
+        scoped, actor, django_capture_on_commit_callbacks):
+    from tend.marketing.services.membership import segments_refresh
+
+    a = make_contact(scoped, first_name="Ada", city="dubai")
+    b = make_contact(scoped, first_name="Bo", city="muscat")
+    dubai = segment_create(tenant=scoped, actor=actor, data={
+        "name": "dubai", "type": "DYNAMIC", "rule": city_rule("dubai")})
+    nested = segment_create(tenant=scoped, actor=actor, data={
+        "name": "in dubai", "type": "DYNAMIC", "rule": {"combinator": "and", "rules": [
+            {"field": "segment", "operator": "equals", "value": str(dubai.pk)}]}})
+    assert member_ids(nested) == {str(a.pk)}
+    type(a).objects.filter(pk=a.pk).update(city="sharjah")
+    type(b).objects.filter(pk=b.pk).update(city="dubai")
+    with django_capture_on_commit_callbacks(execute=True):
+        refreshes = segments_refresh(tenant=scoped, actor=actor, segments=[nested, dubai],
+                                     trigger="SCHEDULE")
+    # The referenced segment first, so the nested one sees its new members at once.
+    assert [r.segment_id for r in refreshes] == [dubai.pk, nested.pk]
+    assert [(r.added, r.removed, r.member_count) for r in refreshes] == [(1, 1, 1), (1, 1, 1)]
+    assert member_ids(dubai) == member_ids(nested) == {str(b.pk)}
+    for segment in (dubai, nested):
+        segment.refresh_from_db()
+        assert segment.member_count == 1
+        assert SegmentCount.objects.get(segment=segment).member_count == 1
+        assert set(Activity.objects.filter(
+            type__startswith="SEGMENT_", metadata__segment_id=str(segment.pk)).values_list(
+            "type", "contact_id")) == {("SEGMENT_ENTERED", b.pk), ("SEGMENT_LEFT", a.pk)}
+    again = segments_refresh(tenant=scoped, actor=actor, segments=[dubai, nested],
+                             trigger="SCHEDULE")
+    assert [(r.added, r.removed) for r in again] == [(0, 0), (0, 0)]
+    assert SegmentRefresh.objects.filter(segment=dubai).count() == 3
+
+
+def test_one_contact_enters_and_leaves_several_segments_at_once(scoped, actor):
+    contact = make_contact(scoped, first_name="Ada", city="muscat")
+    dubai = segment_create(tenant=scoped, actor=actor, data={
+        "name": "dubai", "type": "DYNAMIC", "rule": city_rule("dubai")})
+    muscat = segment_create(tenant=scoped, actor=actor, data={
+        "name": "muscat", "type": "DYNAMIC", "rule": city_rule("muscat")})
+    nested = segment_create(tenant=scoped, actor=actor, data={
+        "name": "not in dubai", "type": "DYNAMIC", "rule": {"combinator": "and", "rules": [
+            {"field": "segment", "operator": "notEquals", "value": str(dubai.pk)}]}})
+    assert member_ids(muscat) == member_ids(nested) == {str(contact.pk)}
+    type(contact).objects.filter(pk=contact.pk).update(city="dubai")
+    moves = segments_reevaluate_contact(tenant=scoped, contact_id=contact.pk,
+                                        kinds=["contact:city"])
+    assert moves == {str(dubai.pk): "entered", str(muscat.pk): "left",
+                     str(nested.pk): "left"}
+    counts = dict(Segment.objects.filter(pk__in=[dubai.pk, muscat.pk, nested.pk]).values_list(
+        "name", "member_count"))
+    assert counts == {"dubai": 1, "muscat": 0, "not in dubai": 0}
+    assert member_ids(dubai) == {str(contact.pk)}
+    assert member_ids(muscat) == member_ids(nested) == set()
+    assert Activity.objects.filter(type="SEGMENT_LEFT", contact=contact).count() == 2
+    assert SegmentCount.objects.get(segment=muscat).member_count == 0
+    # Applying the same decision again changes nothing.
+    assert segments_reevaluate_contact(tenant=scoped, contact_id=contact.pk,
+                                       kinds=["contact:city"]) == {}

@@ -254,7 +254,8 @@ def _filters(filters: ContactFilter) -> dict[str, Any]:
 
 
 def _contact(request: ApiRequest, contact_id: UUID) -> Contact:
-    return contact_get(tenant=request.tenant, contact_id=contact_id)
+    return contact_get(tenant=request.tenant, contact_id=contact_id,
+                       actor=getattr(request, "actor", None))
 
 
 def _alias(contact: Contact, alias_id: UUID) -> IdentityAlias:

@@ -16,17 +16,23 @@ from tend.core.models import Tenant
 from tend.core.selectors.customfields import custom_definitions
 from tend.people.choices import ContactStatus
 from tend.people.models import Contact, ContactTag, IdentityAlias
+from tend.people.visibility import contact_scope_q
 
 
 def access_contact(*, tenant: Tenant, contact_id: UUID | str | Any,
-                   include_merged: bool = False, related: bool = True) -> Contact:
+                   include_merged: bool = False, related: bool = True,
+                   actor: Actor | None = None) -> Contact:
     """`tenant`'s contact `contact_id` with its company and owner, or `NotFound` (also for
     malformed ids, other organizations' contacts and deleted ones). A merged contact is found
     only with `include_merged` (the page follows it to the surviving record).
 
     `related=False` is for reads that only need to know the contact is there (a list of its
-    rows): no company or owner, and only the columns the checks read."""
+    rows): no company or owner, and only the columns the checks read. With `actor`, contacts
+    outside the actor's visibility limits (`people.visibility`) are `NotFound` too."""
     qs = Contact.objects.all()
+    scope = contact_scope_q(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
     qs = qs.select_related("company", "owner") if related else qs.only(*_CHECKED)
     try:
         contact = qs.get(tenant=tenant, pk=contact_id)

@@ -85,7 +85,9 @@ def test_query_count_is_constant(tenant, owner, client, contact, django_assert_m
         note_create(tenant=tenant, actor=actor, contact=contact, body="one")
     _activities(tenant, contact, 2)
     client.get(page_url(tenant, contact))  # the first request of a session writes it
-    with django_assert_max_num_queries(40) as few:
+    # A budget for all modules' panels (messaging, segments, community); the real check is
+    # that the count does not grow with the contact's data.
+    with django_assert_max_num_queries(48) as few:
         assert client.get(page_url(tenant, contact)).status_code == 200
     with tenant_scope(tenant):
         for i in range(15):

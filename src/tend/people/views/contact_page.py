@@ -244,7 +244,7 @@ def _page_url(tenant: Tenant, contact: Contact) -> str:
 @require_perm("contacts.view")
 def contact_detail(request: HttpRequest, org_slug: str, contact_id: UUID) -> HttpResponse:
     contact = access_contact(tenant=request.tenant, contact_id=contact_id,  # type: ignore[attr-defined]
-                             include_merged=True)
+                             include_merged=True, actor=request.actor)  # type: ignore[attr-defined]
     if contact.merged_into_id is not None:
         return redirect("people:contacts-detail", org_slug=org_slug,
                         contact_id=contact.merged_into_id)

@@ -265,3 +265,49 @@ def test_dependencies_and_segment_refs(people):
         {"rules": [{"field": "segment", "operator": "notEquals", "value": "b"}]},
         {"field": "city", "operator": "equals", "value": "c"}]}) == {"a", "b"}
     assert rule_segment_refs({"rules": "junk"}) == set()
+
+
+def test_many_rules_compile_and_match_together(people, django_assert_num_queries):
+    from tend.rules import rule_contacts_many, rule_matcher, rule_matches_many
+
+    tenant, ann, bob, cy, gone = people
+    vip = Tag.objects.create(tenant=tenant, name="VIP", slug="vip")
+    ContactTag.objects.create(tenant=tenant, contact=bob, tag=vip)
+    rules = {"dubai": one("city", "equals", "dubai"),
+             "vip": one("tags", "hasAny", ["vip"]),
+             "no city": one("city", "isEmpty")}
+    many = rule_contacts_many(tenant=tenant, rules=rules, now=NOW)
+    assert {k: set(qs.values_list("pk", flat=True)) for k, qs in many.items()} == {
+        "dubai": {ann.pk}, "vip": {bob.pk}, "no city": {bob.pk}}
+    for contact in (ann, bob, cy, gone):
+        matched = rule_matches_many(tenant=tenant, rules=rules, contact=contact, now=NOW)
+        assert matched == {k: contact.pk in set(qs.values_list("pk", flat=True))
+                           for k, qs in many.items()}
+    # A contact's facts load once for every rule: its tags once, whatever the number of
+    # rules reading them.
+    matcher = rule_matcher(tenant=tenant, contact=bob.pk, now=NOW)
+    stored = {k: rule_clean(tenant=tenant, rule=r) for k, r in rules.items()}
+    trusted = rule_matcher(tenant=tenant, contact=bob.pk, now=NOW, trusted=True)
+    with django_assert_num_queries(1):
+        assert [trusted.matches(r) for r in stored.values()] == [False, True, True]
+    assert matcher.live and not rule_matcher(tenant=tenant, contact=gone, now=NOW).live
+    assert rule_matches_many(tenant=tenant, rules=stored, contact=None, now=NOW) == dict.fromkeys(
+        stored, False)
+
+
+def test_trusted_rules_skip_the_value_lookups_but_not_the_structure(people,
+                                                                   django_assert_num_queries):
+    from tend.rules import rule_contacts_many
+
+    tenant = people[0]
+    vip = Tag.objects.create(tenant=tenant, name="VIP", slug="vip")
+    stored = rule_clean(tenant=tenant, rule=one("tags", "hasAny", ["vip"]))
+    assert stored["rules"][0]["value"] == [str(vip.pk)]
+    # The field registry (custom fields, segments) is read, the tag is not looked up again.
+    with django_assert_num_queries(2):
+        rule_contacts_many(tenant=tenant, rules={1: stored, 2: stored}, trusted=True)
+    with django_assert_num_queries(4):
+        rule_contacts_many(tenant=tenant, rules={1: stored, 2: stored})
+    with pytest.raises(ValidationFailed) as exc:
+        rule_contacts_many(tenant=tenant, rules={1: one("nope", "equals", 1)}, trusted=True)
+    assert list(exc.value.fields) == ["rules[0].field"]

@@ -1,0 +1,42 @@
+"""Row-level limits on which contacts a staff member may see (unit-scoped staff).
+
+    register_contact_scope(func)
+
+`func(*, tenant, actor)` returns a `Q` on `Contact` the actor's contacts must satisfy, or
+None when it does not limit this actor. Every registered limit applies (they are ANDed).
+`contact_list` filters by it and `access_contact` / `contact_get` answer `NotFound` for
+contacts outside it when they are given the actor; the contact pages and the contact API do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Q
+
+ContactScope = Callable[..., Q | None]
+_scopes: list[ContactScope] = []
+
+
+def register_contact_scope(func: ContactScope) -> None:
+    """Add a limit (registering the same function twice has no effect)."""
+    if func not in _scopes:
+        _scopes.append(func)
+
+
+def unregister_contact_scope(func: ContactScope) -> None:
+    if func in _scopes:
+        _scopes.remove(func)
+
+
+def contact_scope_q(*, tenant: Any, actor: Any) -> Q | None:
+    """The condition the actor's visible contacts satisfy, or None for no limit."""
+    if actor is None or not _scopes:
+        return None
+    combined: Q | None = None
+    for func in _scopes:
+        q = func(tenant=tenant, actor=actor)
+        if q is not None:
+            combined = q if combined is None else combined & q
+    return combined
