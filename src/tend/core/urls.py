@@ -16,4 +16,5 @@ urlpatterns: list = [
     path("", include("tend.core.views.customfields")),
     path("", include("tend.core.views.tags")),
     path("", include("tend.core.views.audit")),
+    path("", include("tend.core.views.notifications")),
 ]

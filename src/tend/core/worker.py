@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
@@ -27,6 +28,26 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from tend.core.periodic import tick
 
 logger = logging.getLogger(__name__)
+
+# Long-running loops modules run beside the task worker (e.g. the messaging outbox), each in
+# its own thread, started by `TendWorker.run` and stopped with it: `func(stop_event)`.
+_loops: dict[str, Callable[[threading.Event], None]] = {}
+
+
+def register_worker_loop(name: str, func: Callable[[threading.Event], None]) -> None:
+    """Run `func(stop)` in a thread of every worker (`tend worker`, `tend serve`) until `stop`
+    is set. Registering a name again replaces it."""
+    _loops[name] = func
+
+
+def _start_loops(stop: threading.Event) -> list[threading.Thread]:
+    threads = []
+    for name, func in _loops.items():
+        thread = threading.Thread(target=func, args=(stop,), name=f"tend-loop-{name}",
+                                  daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads
 
 
 def new_worker_id() -> str:
@@ -107,6 +128,7 @@ class TendWorker(Worker):
     def run(self) -> None:
         """Work until `stop` is set. Database outages are logged and waited out."""
         logger.info("worker %s started", self.worker_id)
+        loops = _start_loops(self.stop)
         try:
             while not self.stop.is_set():
                 close_old_connections()
@@ -121,6 +143,9 @@ class TendWorker(Worker):
                     continue
                 self.stop.wait(self.interval)
         finally:
+            self.stop.set()
+            for thread in loops:
+                thread.join(30)
             connections.close_all()
             logger.info("worker %s stopped after %d tasks", self.worker_id, self.tasks_run)
 

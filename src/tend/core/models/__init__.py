@@ -5,6 +5,7 @@ from tend.core.models.base import TenantModel, TenantScopedManager
 from tend.core.models.customfields import CustomFieldDefinition, FieldType, Tag
 from tend.core.models.idempotency import IdempotencyRecord
 from tend.core.models.jobs import Job, JobStatus, PeriodicJob
+from tend.core.models.notifications import Notification
 from tend.core.models.tenancy import Plan, Tenant
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "Membership",
+    "Notification",
     "PeriodicJob",
     "Plan",
     "Role",

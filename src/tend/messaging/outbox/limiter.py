@@ -1,0 +1,147 @@
+"""Rate limits shared by every outbox worker: one database row per key, one statement per take.
+
+The algorithm is GCRA (the generic cell rate algorithm, the "virtual scheduling" form of a
+token bucket): each key keeps `tat`, the earliest time its next send may go. Taking n slots
+atomically moves `tat` by n intervals and returns the slot times; the worker then starts
+each send at its slot. Because slots are spaced exactly one interval apart with no burst
+allowance, no window of one second ever holds more than `rate` sends — the guarantee a
+token bucket with capacity cannot give (its full bucket plus a second of refill is up to
+twice the rate within one second).
+
+Why a database row and not Redis: the limit has to hold across every worker process and
+machine, on SQLite and PostgreSQL installs alike, without another service to run. The take
+is a short transaction — the row locked with `SELECT … FOR UPDATE` on PostgreSQL, SQLite's
+single writer (IMMEDIATE transactions) otherwise — so concurrent workers never hand out the
+same slot; it costs one round trip per key per batch, not per message. Slots are handed out
+at most `horizon` seconds ahead, so a worker never holds leased messages long while waiting.
+Slot times come from each machine's clock: workers on several machines need NTP.
+
+Pacing is only as good as the moment each send really leaves. A send that starts more than
+`TOLERANCE` after its slot (its thread was busy, the process stalled) is not made: it goes back
+in the queue and takes a new slot, because a late send followed by on-time ones would crowd
+more than `rate` sends into one second. Slots are spaced for `rate * SAFETY` so that a send
+up to `TOLERANCE` late, plus the network's own jitter, still keeps every one-second window at
+or under `rate`. Both are settings (`TEND_OUTBOX_RATE_TOLERANCE`): on a machine too busy to
+wake a thread within 6 ms, a larger tolerance trades a little of the rate for fewer re-slotted
+sends. Slots start `LEAD` seconds ahead, so the sending thread is already waiting
+when its slot comes. Providers with a `warm(account)` method have it called once per worker
+before their first paced send, so a first send does not pay for building its HTTP client
+(an SSL context takes milliseconds) after its slot was checked.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from tend.messaging.models import OutboxRateBucket
+
+TOLERANCE = 0.006
+SAFETY = 1 / 1.008
+
+
+def tolerance() -> float:
+    """`TEND_OUTBOX_RATE_TOLERANCE` (seconds a paced send may start late; default 6 ms)."""
+    from django.conf import settings
+
+    return float(getattr(settings, "TEND_OUTBOX_RATE_TOLERANCE", TOLERANCE))
+
+
+def default_safety() -> float:
+    """The slot spacing factor that matches `tolerance()` (2 ms more for the network)."""
+    return 1 / (1 + tolerance() + 0.002)
+LEAD = 0.05
+CHAT_SAFETY = 1 / 1.05
+HORIZON_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Grant:
+    """`count` slots starting at `start` (Unix seconds), `interval` apart."""
+
+    start: float
+    count: int
+    interval: float
+
+    def slot(self, i: int) -> float:
+        return self.start + i * self.interval
+
+
+def take(key: str, rate: float, n: int, *, now: float | None = None,
+         horizon: float = HORIZON_SECONDS, safety: float | None = None) -> Grant:
+    """Take up to `n` send slots under `key` limited to `rate` per second (0 slots while the
+    key is paused or its next slot lies beyond the horizon). `safety` < 1 spaces the slots
+    a little wider than the rate needs (`CHAT_SAFETY` for one person's chat, where the
+    throughput lost does not matter)."""
+    interval = 1.0 / (rate * (safety or default_safety()))
+    now = time.time() if now is None else now
+    _ensure(key)
+    with transaction.atomic():
+        row = (OutboxRateBucket.objects.select_for_update()
+               .filter(key=key).values_list("tat", "paused_until").first())
+        if row is None:  # purged between the insert and here
+            return Grant(now, 0, interval)
+        tat, paused = row
+        start = max(tat, paused, now)
+        count = max(0, min(n, math.floor((now + horizon - start) / interval) + 1))
+        if count:
+            OutboxRateBucket.objects.filter(key=key).update(tat=start + count * interval)
+    return Grant(start, count, interval)
+
+
+def free_at(keys: list[str]) -> dict[str, float]:
+    """When each key's next slot comes (its `tat` or pause), read without a lock: a hint for
+    choosing which messages to pace, not a promise (`take_at` decides)."""
+    return {key: max(tat, paused) for key, tat, paused in OutboxRateBucket.objects.filter(
+        key__in=set(keys)).values_list("key", "tat", "paused_until")}
+
+
+def take_at(wanted: dict[str, float], rate: float, *, safety: float = SAFETY
+            ) -> dict[str, Grant]:
+    """One slot for each key (one person's chat each) at exactly the time given for it, in one
+    transaction: granted (count 1, `start` the time asked) when the key is free by then,
+    else refused (count 0, `start` when it will be free). The rows are locked in key order,
+    so concurrent workers never deadlock, and written back in one statement."""
+    interval = 1.0 / (rate * safety)
+    unique = sorted(wanted)
+    OutboxRateBucket.objects.bulk_create([OutboxRateBucket(key=k) for k in unique],
+                                         ignore_conflicts=True)
+    grants: dict[str, Grant] = {}
+    with transaction.atomic():
+        rows = list(OutboxRateBucket.objects.select_for_update().filter(key__in=unique)
+                    .order_by("key"))
+        changed = []
+        for row in rows:
+            at = wanted[row.key]
+            free = max(row.tat, row.paused_until)
+            if free > at:
+                grants[row.key] = Grant(free, 0, interval)
+                continue
+            grants[row.key] = Grant(at, 1, interval)
+            row.tat = at + interval
+            changed.append(row)
+        if changed:
+            OutboxRateBucket.objects.bulk_update(changed, ["tat"])
+    for key in unique:  # purged between the insert and the lock: try again later
+        grants.setdefault(key, Grant(wanted[key], 0, interval))
+    return grants
+
+
+def _ensure(key: str) -> None:
+    OutboxRateBucket.objects.bulk_create([OutboxRateBucket(key=key)], ignore_conflicts=True)
+
+
+def pause(key: str, seconds: float, *, now: float | None = None) -> None:
+    """Hold every send under `key` for `seconds` (a provider's 429 / retry_after)."""
+    now = time.time() if now is None else now
+    until = now + max(0.0, seconds)
+    _ensure(key)
+    OutboxRateBucket.objects.filter(key=key, paused_until__lt=until).update(paused_until=until)
+
+
+def paused_until(key: str) -> float:
+    row = OutboxRateBucket.objects.filter(key=key).values_list("paused_until", flat=True).first()
+    return float(row or 0.0)

@@ -1,0 +1,615 @@
+"""The outbox worker: claim due messages, decide, pace, send, record.
+
+One worker runs in every `tend worker` process and in `tend serve`'s process, and any number
+may run against one database.
+
+The cycle, per batch:
+
+1. **Claim** up to `batch_size` due rows — QUEUED with `next_attempt_at` ≤ now, or SENDING
+   whose lease expired — in one short transaction: `SELECT … FOR UPDATE SKIP LOCKED` on
+   PostgreSQL (concurrent workers take different rows), SQLite's single writer otherwise
+   (IMMEDIATE transactions). The rows become SENDING with `lease_until`, `leased_by` and
+   `attempts + 1`, and `next_attempt_at` is set to the lease's end, so a claimed row is due
+   again exactly when its lease runs out. The transaction commits before anything is sent.
+2. **Decide** for the whole batch (`decide.BatchFacts`): address, consent, quiet hours,
+   WhatsApp's window; messages that cannot go are settled at once.
+3. **Pace**: slots from the shared limiter (`limiter.take`) per account and per chat.
+4. **Send** outside any transaction, concurrently in a thread pool (providers keep their
+   keep-alive HTTP clients per account); each send waits for its slot.
+5. **Record** as soon as answers come back, in batches: SENT with the provider's message id
+   (or the retry, dead letter or failure) in one `UPDATE` per batch guarded by
+   `status = SENDING AND leased_by = me`, MESSAGE_SENT activities in one insert, then
+   `message_status_changed` after commit.
+
+The duplicate bound. A message can reach the provider twice only if the first send was
+accepted and its acceptance never recorded: the worker died between the two (SIGKILL, power
+loss), or the provider accepted but its answer was lost (a timeout). Then the lease expires
+and another worker sends again. A killed worker holds at most `max_in_flight` claimed and
+unrecorded messages, so each kill costs at most that many duplicates — one per message in
+flight — and each lost answer at most one. A re-claim of a SENDING row (attempts > 0 and the
+lease expired) is logged as a possible duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tend.core.models import Tenant
+from tend.core.tenancy import system_scope, tenant_scope
+from tend.messaging.choices import MessageDirection, MessageStatus
+from tend.messaging.models import ChannelAccount, Message
+from tend.messaging.outbox import backoff, limiter, wake_event
+from tend.messaging.outbox.decide import BatchFacts, Verdict, rate_limits
+from tend.messaging.providers import OutgoingMessage, Provider, SendError, SendResult, provider_for
+from tend.messaging.signals import message_status_changed
+from tend.people.choices import ActivityCategory
+from tend.people.models import Activity, Contact
+
+logger = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 4000
+ACTIVITY_SOURCE = "messaging.outbox"
+# How long an answer may wait to be written with others (the duplicate window grows with it).
+RECORD_DELAY = 0.05
+RECORD_FIELDS = ["status", "provider_message_id", "sent_at", "failed_at", "error_code", "error",
+                 "skip_reason", "next_attempt_at", "lease_until", "attempts", "to_address",
+                 "updated_at"]
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.get_current_timezone())
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+@dataclass
+class Job:
+    """One message on its way to a provider."""
+
+    message: Message
+    account: ChannelAccount
+    provider: Provider
+    outgoing: OutgoingMessage
+    not_before: float = 0.0
+    keys: tuple[str, ...] = ()
+    # A paced send must start by then or not at all (see `limiter.TOLERANCE`).
+    deadline: float = float("inf")
+
+
+@dataclass
+class Outcome:
+    job: Job
+    result: SendResult | None = None
+    error: SendError | None = None
+    # Not sent at all: the key was paused by a 429 while the job waited for its slot.
+    paused_until: float | None = None
+
+
+@dataclass
+class Stats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    reclaimed: int = 0
+    lost: int = 0  # answers that came back after our lease was taken over
+    late: int = 0  # paced sends that missed their slot and took a new one
+    by_code: Counter[str] = field(default_factory=Counter)
+
+
+class OutboxWorker:
+    """Claims and sends outbox messages until `stop` is set (see the module docstring)."""
+
+    def __init__(self, *, worker_id: str | None = None, batch_size: int | None = None,
+                 concurrency: int | None = None, max_in_flight: int | None = None,
+                 lease_seconds: float | None = None, poll_seconds: float | None = None,
+                 stop: threading.Event | None = None) -> None:
+        from tend.core.worker import new_worker_id
+
+        self.worker_id = (worker_id or f"outbox-{new_worker_id()}")[:64]
+        self.batch_size = batch_size or int(_setting("TEND_OUTBOX_BATCH", 200))
+        self.concurrency = concurrency or int(_setting("TEND_OUTBOX_CONCURRENCY", 32))
+        self.max_in_flight = max_in_flight or int(_setting("TEND_OUTBOX_MAX_IN_FLIGHT", 500))
+        self.lease = timedelta(seconds=lease_seconds or float(
+            _setting("TEND_OUTBOX_LEASE_SECONDS", 120)))
+        self.poll_seconds = poll_seconds or float(_setting("TEND_OUTBOX_POLL_SECONDS", 1.0))
+        self.stop = stop or threading.Event()
+        self.stats = Stats()
+        self.inflight: dict[Future[Outcome], Job] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._paced_pool: ThreadPoolExecutor | None = None
+        # Keys paused by a 429 seen in this process: later jobs skip the round trip.
+        self._paused: dict[str, float] = {}
+        self._tenants: dict[Any, tuple[float, Tenant]] = {}
+        self._warm: set[Any] = set()
+        self._done: list[Outcome] = []
+        self._done_since = 0.0
+
+    # -- claim ---------------------------------------------------------------------------
+
+    def claim(self, limit: int) -> list[Message]:
+        """Lease up to `limit` due messages to this worker (committed before returning)."""
+        now = timezone.now()
+        until = now + self.lease
+        with transaction.atomic():
+            rows = list(
+                Message.objects.select_for_update(skip_locked=True)
+                .filter(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+                        next_attempt_at__lte=now, direction=MessageDirection.OUTBOUND)
+                .order_by("next_attempt_at").values_list("id", "status", "attempts")[:limit])
+            if not rows:
+                return []
+            ids = [pk for pk, _status, _attempts in rows]
+            Message.objects.filter(pk__in=ids).update(
+                status=MessageStatus.SENDING, lease_until=until, next_attempt_at=until,
+                leased_by=self.worker_id, attempts=F("attempts") + 1, updated_at=now)
+        for pk, status, attempts in rows:
+            if status == MessageStatus.SENDING:
+                self.stats.reclaimed += 1
+                logger.warning(
+                    "outbox: message %s re-claimed after its lease expired (attempt %d); if "
+                    "the provider accepted the earlier attempt, this send is a duplicate",
+                    pk, attempts + 1)
+        self.stats.claimed += len(rows)
+        messages = list(Message.objects.filter(pk__in=ids).select_related("template"))
+        messages.sort(key=lambda m: (m.next_attempt_at, m.queued_at))
+        return messages
+
+    # -- decide and pace -----------------------------------------------------------------
+
+    def _tenant_map(self, ids: set[Any]) -> dict[Any, Tenant]:
+        now = time.monotonic()
+        missing = [pk for pk in ids if pk not in self._tenants or self._tenants[pk][0] < now]
+        if missing:
+            for tenant in Tenant.objects.filter(pk__in=missing):
+                self._tenants[tenant.pk] = (now + 30.0, tenant)
+        return {pk: self._tenants[pk][1] for pk in ids if pk in self._tenants}
+
+    def dispatch(self, messages: list[Message]) -> list[Outcome | tuple[Message, Verdict]]:
+        """Decide, pace and submit `messages`; returns the ones settled without sending."""
+        now = timezone.now()
+        accounts = {a.pk: a for a in ChannelAccount.objects.filter(
+            pk__in={m.account_id for m in messages if m.account_id})}
+        providers: dict[str, Provider | None] = {}
+        for account in accounts.values():
+            if account.kind not in providers:
+                try:
+                    providers[account.kind] = provider_for(account.kind)
+                except KeyError:
+                    providers[account.kind] = None
+        facts = BatchFacts(messages, accounts, providers,
+                           self._tenant_map({m.tenant_id for m in messages}))
+        settled: list[Outcome | tuple[Message, Verdict]] = []
+        ready: dict[Any, list[tuple[Message, Verdict]]] = defaultdict(list)
+        for message in messages:
+            verdict = facts.decide(message, now)
+            if verdict.outcome == "send":
+                ready[message.account_id].append((message, verdict))
+            else:
+                settled.append((message, verdict))
+        for account_id, items in ready.items():
+            account = accounts[account_id]
+            provider = providers[account.kind]
+            assert provider is not None
+            per_second, per_chat = rate_limits(account, provider)
+            if account.pk not in self._warm:
+                self._warm.add(account.pk)
+                warm = getattr(provider, "warm", None)
+                if warm is not None:
+                    warm(account)
+            account_key = f"acct:{account.pk}"
+            wall = time.time() + limiter.LEAD
+            # A chat busy for less than the horizon: its message takes an account slot of
+            # its own once the chat is free (rare: one person, several messages at once).
+            later: list[tuple[Message, Verdict, float]] = []
+            if per_chat is not None:
+                # One message per person per batch (read without a lock which chats are
+                # free; the take below decides). The others wait.
+                free = limiter.free_at([f"chat:{account.pk}:{v.to}" for _m, v in items])
+                go = []
+                seen: set[str] = set()
+                for message, verdict in items:
+                    key = f"chat:{account.pk}:{verdict.to}"
+                    ready_at = max(free.get(key, 0.0), wall)
+                    if key in seen or ready_at > wall + limiter.HORIZON_SECONDS:
+                        until = ready_at + (1.0 / per_chat if key in seen else 0.0)
+                        settled.append((message, Verdict(
+                            "defer", reason="rate", to=verdict.to, until=_at(until))))
+                        continue
+                    seen.add(key)
+                    if ready_at > wall:
+                        later.append((message, verdict, ready_at))
+                    else:
+                        go.append((message, verdict))
+                items = go
+            slots: list[float] = [wall] * len(items)
+            granted = len(items)
+            if per_second is not None and items:
+                grant = limiter.take(account_key, per_second, len(items), now=wall)
+                granted = grant.count
+                slots = [grant.slot(i) for i in range(granted)]
+                for message, verdict in items[granted:]:
+                    settled.append((message, Verdict(
+                        "defer", reason="rate", to=verdict.to,
+                        until=_at(max(grant.slot(granted), wall)))))
+            items = items[:granted]
+            for message, verdict, ready_at in later:
+                slot = ready_at
+                if per_second is not None:
+                    one = limiter.take(account_key, per_second, 1, now=ready_at)
+                    if one.count == 0:
+                        settled.append((message, Verdict(
+                            "defer", reason="rate", to=verdict.to,
+                            until=_at(max(one.start, ready_at)))))
+                        continue
+                    slot = one.start
+                items.append((message, verdict))
+                slots.append(slot)
+            chat_grants: dict[str, limiter.Grant] = {}
+            if per_chat is not None and items:
+                # Each send goes at its account slot, so its chat's slot is taken at exactly
+                # that time (a send moved later than its account slot would crowd the
+                # account's rate; one earlier than its chat slot, the chat's). A chat taken
+                # meanwhile by another worker makes its message wait; its account slot
+                # stays unused.
+                chat_grants = limiter.take_at(
+                    {f"chat:{account.pk}:{v.to}": slots[i] for i, (_m, v) in enumerate(items)},
+                    per_chat, safety=limiter.CHAT_SAFETY)
+            for i, (message, verdict) in enumerate(items):
+                keys: tuple[str, ...] = (account_key,)
+                if per_chat is not None:
+                    chat_key = f"chat:{account.pk}:{verdict.to}"
+                    chat = chat_grants[chat_key]
+                    if chat.count == 0:
+                        settled.append((message, Verdict(
+                            "defer", reason="rate", to=verdict.to, until=_at(chat.start))))
+                        continue
+                    keys = (account_key, chat_key)
+                job = Job(message, account, provider, self._outgoing(message, verdict, account),
+                          slots[i], keys)
+                if per_second is not None or per_chat is not None:
+                    job.deadline = slots[i] + limiter.tolerance()
+                self._submit(job)
+        return settled
+
+    @staticmethod
+    def _outgoing(message: Message, verdict: Verdict, account: ChannelAccount
+                  ) -> OutgoingMessage:
+        message.to_address = verdict.to
+        # Providers may add headers from the message row (email: the unsubscribe link).
+        headers = getattr(provider_for(account.kind), "outbox_headers", None)
+        return OutgoingMessage(
+            message_id=str(message.pk), to=verdict.to, body=message.body,
+            subject=message.subject, media=list(message.media or []),
+            template=verdict.template, purpose=message.purpose,
+            status_callback_url=str((account.settings or {}).get("webhook_url", "")),
+            headers=headers(account, contact_id=message.contact_id, purpose=message.purpose)
+            if headers is not None else {})
+
+    # -- send ----------------------------------------------------------------------------
+
+    def _submit(self, job: Job) -> None:
+        # A paced send waits in its thread for its slot: queued behind other sends in a
+        # shared pool, it would start after its slot and be re-slotted (throughput collapses
+        # once the sends ahead of it take longer than the slots' spacing). Paced sends get a
+        # pool with a thread for every message in flight; the rate bounds how many of them
+        # talk to the provider at once. Unpaced sends share `concurrency` threads.
+        paced = job.deadline != float("inf")
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency,
+                                            thread_name_prefix=f"outbox-{self.worker_id[-8:]}")
+        if paced and self._paced_pool is None:
+            self._paced_pool = ThreadPoolExecutor(
+                max_workers=max(self.concurrency, self.max_in_flight),
+                thread_name_prefix=f"outbox-paced-{self.worker_id[-8:]}")
+        pool = self._paced_pool if paced and self._paced_pool is not None else self._pool
+        future = pool.submit(self._send, job)
+        self.inflight[future] = job
+
+    def _send(self, job: Job) -> Outcome:
+        """Runs in a pool thread: no database access here."""
+        delay = job.not_before - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        now = time.time()
+        for key in job.keys:
+            until = self._paused.get(key, 0.0)
+            if until > now:
+                return Outcome(job, paused_until=until)
+        lease = job.message.lease_until
+        if lease is not None and now >= lease.timestamp() - 0.5:
+            # This worker stalled past its lease: another one may own the message by now.
+            return Outcome(job, paused_until=now)
+        if now > job.deadline:
+            self.stats.late += 1
+            return Outcome(job, paused_until=now)  # too late for its slot: take a new one
+        try:
+            return Outcome(job, result=job.provider.send(job.account, job.outgoing))
+        except SendError as exc:
+            if exc.retry_after:
+                until = time.time() + exc.retry_after
+                for key in job.keys[:1]:
+                    self._paused[key] = max(self._paused.get(key, 0.0), until)
+            return Outcome(job, error=exc)
+        except Exception as exc:  # a provider bug must not lose the message
+            logger.exception("outbox: provider %s raised on message %s", job.account.kind,
+                             job.message.pk)
+            return Outcome(job, error=SendError(f"{type(exc).__name__}: {exc}",
+                                                code="exception"))
+
+    # -- record --------------------------------------------------------------------------
+
+    def record(self, outcomes: list[Outcome | tuple[Message, Verdict]]) -> int:
+        """Write what happened to each message, in one transaction; returns rows written."""
+        if not outcomes:
+            return 0
+        now = timezone.now()
+        changed: list[Message] = []
+        previous: dict[Any, str] = {}
+        sent: list[Message] = []
+        paused_keys: dict[str, float] = {}
+        for item in outcomes:
+            if isinstance(item, Outcome):
+                message = item.job.message
+                if item.error is not None and item.error.retry_after and item.job.keys:
+                    key = item.job.keys[0]
+                    paused_keys[key] = max(paused_keys.get(key, 0.0), item.error.retry_after)
+                if item.error is not None and item.error.account_error:
+                    from tend.messaging.services.accounts import account_mark_error
+
+                    account_mark_error(account=item.job.account, error=item.error.message)
+                self._apply_outcome(message, item, now)
+            else:
+                message, verdict = item
+                self._apply_verdict(message, verdict, now)
+            previous[message.pk] = MessageStatus.SENDING
+            message.updated_at = now
+            changed.append(message)
+            if message.status in (MessageStatus.SENT, MessageStatus.DELIVERED):
+                sent.append(message)
+        for key, seconds in paused_keys.items():
+            limiter.pause(key, seconds)
+        with transaction.atomic():
+            written = Message.objects.filter(
+                status=MessageStatus.SENDING, leased_by=self.worker_id,
+            ).bulk_update(changed, RECORD_FIELDS, batch_size=500)
+            if written != len(changed):
+                # Another worker took some over after our lease ran out; keep only ours.
+                mine = set(Message.objects.filter(
+                    pk__in=[m.pk for m in changed], leased_by=self.worker_id,
+                    updated_at=now).values_list("pk", flat=True))
+                self.stats.lost += len(changed) - len(mine)
+                changed = [m for m in changed if m.pk in mine]
+                sent = [m for m in sent if m.pk in mine]
+            if sent:
+                self._activities(sent, now)
+            by_tenant: dict[Any, list[Message]] = defaultdict(list)
+            for message in changed:
+                if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+                    by_tenant[message.tenant_id].append(message)
+            if by_tenant and message_status_changed.receivers:
+                tenants = self._tenant_map(set(by_tenant))
+                transaction.on_commit(lambda: self._announce(tenants, by_tenant, previous))
+        for message in changed:
+            counter = {MessageStatus.SENT: "sent", MessageStatus.DELIVERED: "sent",
+                       MessageStatus.FAILED: "failed", MessageStatus.BOUNCED: "failed",
+                       MessageStatus.DEAD: "dead",
+                       MessageStatus.SKIPPED: "skipped"}.get(MessageStatus(message.status))
+            if counter:
+                setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+            if message.error_code:
+                self.stats.by_code[message.error_code] += 1
+        return len(changed)
+
+    def _apply_outcome(self, message: Message, outcome: Outcome, now: datetime) -> None:
+        if outcome.result is not None:
+            status = outcome.result.status if outcome.result.status in (
+                MessageStatus.SENT, MessageStatus.DELIVERED) else MessageStatus.SENT
+            message.status = status
+            message.provider_message_id = str(outcome.result.provider_message_id)[:200]
+            message.sent_at = now
+            message.lease_until = None
+            message.error_code, message.error = "", ""
+            return
+        if outcome.paused_until is not None:
+            self.stats.deferred += 1
+            message.status = MessageStatus.QUEUED
+            message.attempts = max(0, message.attempts - 1)
+            message.next_attempt_at = datetime.fromtimestamp(
+                outcome.paused_until, tz=timezone.get_current_timezone())
+            message.lease_until = None
+            return
+        error = outcome.error
+        assert error is not None
+        message.error_code = (error.code or ("permanent" if error.permanent else "transient"))[:60]
+        message.error = error.message[:MAX_ERROR_CHARS]
+        message.lease_until = None
+        if error.permanent or error.account_error:
+            # A mail server refusing the recipient (code "bounced") is a bounce, not a failure.
+            message.status = (MessageStatus.BOUNCED if error.code == "bounced"
+                              else MessageStatus.FAILED)
+            message.failed_at = now
+        elif message.attempts >= backoff.max_attempts():
+            message.status = MessageStatus.DEAD
+            message.failed_at = now
+        else:
+            self.stats.retried += 1
+            message.status = MessageStatus.QUEUED
+            message.next_attempt_at = now + timedelta(
+                seconds=backoff.delay(message.attempts, retry_after=error.retry_after))
+
+    def _apply_verdict(self, message: Message, verdict: Verdict, now: datetime) -> None:
+        message.lease_until = None
+        if verdict.to:
+            message.to_address = verdict.to
+        if verdict.outcome == "skip":
+            message.status = MessageStatus.SKIPPED
+            message.skip_reason = verdict.reason[:40]
+        elif verdict.outcome == "fail":
+            message.status = MessageStatus.FAILED
+            message.error_code = verdict.code[:60]
+            message.error = verdict.error[:MAX_ERROR_CHARS]
+            message.failed_at = now
+        else:  # defer: not an attempt
+            self.stats.deferred += 1
+            message.status = MessageStatus.QUEUED
+            message.attempts = max(0, message.attempts - 1)
+            message.next_attempt_at = verdict.until or now
+
+    def _activities(self, sent: list[Message], now: datetime) -> None:
+        """MESSAGE_SENT on each contact's timeline: one insert, then the contacts' activity
+        metrics in a few set-based updates (as `activity_record` keeps them one by one)."""
+        rows = [Activity(
+            tenant_id=m.tenant_id, contact_id=m.contact_id, type="MESSAGE_SENT",
+            category=ActivityCategory.COMMUNICATION, channel=m.channel,
+            title=(m.subject or m.body or "")[:300],
+            metadata={"account": str(m.account_id), "message": str(m.pk)},
+            source=ACTIVITY_SOURCE, source_event_id=str(m.pk), occurred_at=now,
+            processed_at=now, actor_user_id=m.sender_id, related_type="messaging.message",
+            related_id=str(m.pk), created_by_id=m.sender_id, created_at=now, updated_at=now)
+            for m in sent]
+        Activity.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        per_contact = Counter(m.contact_id for m in sent)
+        by_count: dict[int, list[Any]] = defaultdict(list)
+        for contact_id, count in per_contact.items():
+            by_count[count].append(contact_id)
+        for count, ids in by_count.items():
+            Contact.objects.filter(pk__in=ids).update(
+                activity_count_30d=F("activity_count_30d") + count,
+                activity_count_90d=F("activity_count_90d") + count)
+        Contact.objects.filter(pk__in=list(per_contact)).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=now)).update(
+            last_activity_at=now, last_activity_type="MESSAGE_SENT")
+
+    @staticmethod
+    def _announce(tenants: dict[Any, Tenant], by_tenant: dict[Any, list[Message]],
+                  previous: dict[Any, str]) -> None:
+        for tenant_id, messages in by_tenant.items():
+            tenant = tenants.get(tenant_id)
+            if tenant is None:
+                continue
+            with tenant_scope(tenant):
+                for message in messages:
+                    try:
+                        message_status_changed.send(
+                            sender=Message, tenant=tenant, message=message,
+                            status=message.status, previous=previous.get(message.pk, ""))
+                    except Exception:
+                        logger.exception("outbox: a message_status_changed receiver failed")
+
+    # -- loops ---------------------------------------------------------------------------
+
+    def step(self, *, wait_seconds: float = 0.05) -> bool:
+        """Claim if there is room, collect finished sends and record them in batches; True if
+        anything happened."""
+        progressed = False
+        room = self.max_in_flight - len(self.inflight)
+        if room > 0 and room >= min(self.batch_size, self.max_in_flight) // 2:
+            messages = self.claim(min(room, self.batch_size))
+            if messages:
+                progressed = True
+                self.record(self.dispatch(messages))  # type: ignore[arg-type]
+        if self.inflight:
+            done, _pending = wait(list(self.inflight), timeout=0 if progressed else wait_seconds,
+                                  return_when=FIRST_COMPLETED)
+            if done:
+                if not self._done:
+                    self._done_since = time.monotonic()
+                for f in done:
+                    self._done.append(f.result())
+                    del self.inflight[f]
+                progressed = True
+        # Answers are written in batches: when enough came back, when the oldest has waited
+        # long enough, or when nothing else is in flight.
+        if self._done and (len(self._done) >= self.batch_size or not self.inflight
+                           or time.monotonic() - self._done_since >= RECORD_DELAY):
+            outcomes, self._done = self._done, []
+            self.record(outcomes)  # type: ignore[arg-type]
+            progressed = True
+        return progressed
+
+    def run_until_idle(self, *, timeout: float = 60.0, within: float = 0.0) -> Stats:
+        """Work until nothing is due and nothing is in flight (tests, `--once`). With
+        `within`, keep going while messages come due in that many seconds (deferred by a
+        rate limit, say)."""
+        deadline = time.monotonic() + timeout
+        with system_scope():
+            while time.monotonic() < deadline:
+                if self.step() or self.inflight or self._done:
+                    continue
+                if within <= 0 or not Message.objects.filter(
+                        status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+                        direction=MessageDirection.OUTBOUND,
+                        next_attempt_at__lte=timezone.now() + timedelta(seconds=within),
+                ).exists():
+                    break
+                time.sleep(0.02)
+        return self.stats
+
+    def run(self) -> None:
+        """Work until `stop` is set; sleeps on `outbox_wake()` with a `poll_seconds` fallback.
+        Database outages are logged and waited out."""
+        logger.info("outbox worker %s started", self.worker_id)
+        try:
+            with system_scope():
+                while not self.stop.is_set():
+                    try:
+                        if self.step() or self.inflight or self._done:
+                            continue
+                    except DatabaseError:
+                        logger.exception("outbox worker %s: database error; retrying",
+                                         self.worker_id)
+                        connections.close_all()
+                        self.stop.wait(max(self.poll_seconds, 1.0))
+                        continue
+                    close_old_connections()
+                    if wake_event.wait(self.poll_seconds):
+                        wake_event.clear()
+        finally:
+            self.shutdown()
+            logger.info("outbox worker %s stopped (%d sent)", self.worker_id, self.stats.sent)
+
+    def shutdown(self) -> None:
+        """Let in-flight sends finish and record them (their leases would otherwise have to
+        expire before another worker picks them up)."""
+        if self._pool is None and self._paced_pool is None:
+            return
+        try:
+            if self.inflight or self._done:
+                done, _pending = wait(list(self.inflight), timeout=30)
+                outcomes = [*self._done, *(f.result() for f in done)]
+                self._done = []
+                self.inflight.clear()
+                with system_scope():
+                    self.record(outcomes)  # type: ignore[arg-type]
+        except DatabaseError:
+            logger.exception("outbox worker %s: could not record the last sends", self.worker_id)
+        finally:
+            for pool in (self._pool, self._paced_pool):
+                if pool is not None:
+                    pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._paced_pool = None
+            connections.close_all()
+
+
+def run_outbox_loop(stop: threading.Event) -> None:
+    """The outbox loop `tend worker` and `tend serve` run beside the task worker."""
+    if not _setting("TEND_OUTBOX_ENABLED", True):
+        return
+    OutboxWorker(stop=stop).run()
