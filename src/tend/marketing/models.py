@@ -69,13 +69,21 @@ class Segment(TenantModel):
 
 class SegmentMembership(TenantModel):
     """One contact in one segment: since when (`matched_at`), how (`source`) and by whom
-    (`added_by`, empty for rule matches). Written set-based by the segment services."""
+    (`added_by`, empty for rule matches). Written set-based by the segment services.
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    Indexes: the unique (tenant, segment, contact) serves the refresh anti-joins and the
+    organization's foreign key, (segment, matched_at) the members list and the segment's,
+    (tenant, contact, segment) and contact the contact's segments and deleting a contact. No
+    other single-column index: each costs every row a refresh inserts."""
+
+    tenant = models.ForeignKey("core.Tenant", on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships",
+                                db_index=False)
     contact = models.ForeignKey("people.Contact", on_delete=models.CASCADE, related_name="+")
     matched_at = models.DateTimeField(_("member since"))
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="+")
+                                 on_delete=models.SET_NULL, related_name="+", db_index=False)
     source = models.CharField(max_length=10, choices=MembershipSource.choices,
                               default=MembershipSource.RULE)
 
@@ -85,7 +93,10 @@ class SegmentMembership(TenantModel):
                                     name="marketing_membership_unique"),
         ]
         indexes = [
-            models.Index(fields=["tenant", "contact"], name="marketing_membership_contact"),
+            # Covers "the segments of one contact" (SQLite prefers a covering index, and
+            # without statistics would otherwise scan the unique one by organization).
+            models.Index(fields=["tenant", "contact", "segment"],
+                         name="marketing_membership_contseg"),
             models.Index(fields=["segment", "-matched_at"], name="marketing_membership_recent"),
         ]
 
@@ -125,3 +136,10 @@ class SegmentCount(TenantModel):
             models.UniqueConstraint(fields=["tenant", "segment", "day"],
                                     name="marketing_count_day"),
         ]
+
+
+# Campaigns and journeys keep their models in their own modules; importing them here lets
+# Django register them with the marketing app.
+from tend.marketing.models_automation import *  # noqa: E402, F403
+from tend.marketing.models_campaigns import *  # noqa: E402, F403
+from tend.marketing.models_journeys import *  # noqa: E402, F403

@@ -67,3 +67,12 @@ def register() -> None:
                            permission="segments.view", order=150)
     rules_fields.register()
     receivers.connect()
+    from tend.marketing import (
+        registration_automation,
+        registration_campaigns,
+        registration_journeys,
+    )
+
+    registration_campaigns.register()
+    registration_journeys.register()
+    registration_automation.register()

@@ -40,33 +40,41 @@ def refresh_segment_task(tenant: Tenant, segment_id: str, trigger: str) -> int:
 
 
 @tenant_task
+def refresh_segments_task(tenant: Tenant, segment_ids: list[str], trigger: str) -> int:
+    """Refresh several dynamic segments together (`segments_refresh`: one transaction,
+    referenced segments first, batched bookkeeping); gone or switched-off ones are skipped."""
+    from tend.marketing.models import Segment
+    from tend.marketing.services.membership import segments_refresh
+
+    segments = list(Segment.objects.filter(tenant=tenant, pk__in=segment_ids, is_active=True,
+                                           type=SegmentType.DYNAMIC))
+    refreshes = segments_refresh(tenant=tenant, actor=Actor.system(), segments=segments,
+                                 trigger=trigger)
+    return sum(r.added + r.removed for r in refreshes)
+
+
+@tenant_task
 def refresh_dependents_task(tenant: Tenant, segment_id: str) -> int:
     """Refresh the dynamic segments whose rules name `segment_id` (after a big change)."""
     from tend.marketing.models import Segment
-    from tend.marketing.services.membership import dynamic_segments_in_order, segment_refresh
+    from tend.marketing.services.membership import segments_refresh
 
     dependents = [s for s in Segment.objects.filter(tenant=tenant, type=SegmentType.DYNAMIC,
                                                     is_active=True)
                   if segment_id in (s.segment_refs or [])]
-    for segment in dynamic_segments_in_order(dependents):
-        segment_refresh(tenant=tenant, actor=Actor.system(), segment=segment,
-                        trigger=RefreshTrigger.MEMBERS)
+    segments_refresh(tenant=tenant, actor=Actor.system(), segments=dependents,
+                     trigger=RefreshTrigger.MEMBERS)
     return len(dependents)
 
 
 @tenant_task
 def refresh_all_dynamic_task(tenant: Tenant, trigger: str) -> int:
-    """Refresh every active dynamic segment, referenced segments first (after an import
-    changed many contacts at once: one set-based refresh each beats a re-evaluation per
-    contact)."""
-    from tend.marketing.models import Segment
-    from tend.marketing.services.membership import dynamic_segments_in_order, segment_refresh
+    """Refresh every active dynamic segment together, referenced segments first (after an
+    import changed many contacts at once: one set-based refresh each beats a re-evaluation
+    per contact)."""
+    from tend.marketing.services.membership import segments_refresh_all
 
-    segments = Segment.objects.filter(tenant=tenant, type=SegmentType.DYNAMIC, is_active=True)
-    ordered = dynamic_segments_in_order(segments)
-    for segment in ordered:
-        segment_refresh(tenant=tenant, actor=Actor.system(), segment=segment, trigger=trigger)
-    return len(ordered)
+    return len(segments_refresh_all(tenant=tenant, actor=Actor.system(), trigger=trigger))
 
 
 def enqueue_reevaluation(tenant: Any, contact_id: Any, kinds: list[str] | None) -> None:
@@ -80,17 +88,20 @@ def enqueue_dependents_refresh(tenant: Any, segment_id: Any) -> None:
 
 def refresh_due_tick(due_at: datetime) -> int:
     """Periodic (every few minutes): enqueue the refresh of every active dynamic segment
-    whose refresh frequency says it is due. Runs under `system_scope()`."""
+    whose refresh frequency says it is due — one task per organization, refreshing its due
+    segments together. Runs under `system_scope()`."""
     from tend.marketing.models import Segment
 
     due = (Segment.objects.filter(type=SegmentType.DYNAMIC, is_active=True,
                                   tenant__is_active=True)
            .filter(Q(next_refresh_at__lte=due_at))
            .exclude(refresh_frequency="MANUAL")
+           .order_by("tenant_id", "pk")
            .values_list("tenant_id", "pk"))
-    count = 0
+    by_tenant: dict[str, list[str]] = {}
     for tenant_id, segment_id in due:
-        enqueue_on_commit(refresh_segment_task, str(tenant_id), str(segment_id),
+        by_tenant.setdefault(str(tenant_id), []).append(str(segment_id))
+    for tenant_key, segment_ids in by_tenant.items():
+        enqueue_on_commit(refresh_segments_task, tenant_key, segment_ids,
                           RefreshTrigger.SCHEDULE)
-        count += 1
-    return count
+    return sum(len(ids) for ids in by_tenant.values())
