@@ -1,0 +1,216 @@
+"""Pods services: next meeting across a DST change, capacity (and under concurrency on
+PostgreSQL), meetings and attendance (form, CSV), health figures, the profile."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, time
+
+import pytest
+from django.db import connection
+
+from tend.community.models import MeetingAttendance, Pod, PodMembership, PodsProfile
+from tend.community.services.pods_core import (
+    attendance_import,
+    attendance_record,
+    meetings_generate,
+    next_meeting_at,
+    pod_create,
+    pod_join,
+    pod_leave,
+    pod_refresh_health,
+    pod_update,
+    profile_update,
+)
+from tend.core.errors import PermissionDenied, ValidationFailed
+from tend.core.tenancy import tenant_scope
+from tend.people.tests.helpers_360 import add_member, make_contact, member_actor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def actor(tenant, owner):
+    return member_actor(tenant, owner)
+
+
+def _pod(tenant, actor, **data):
+    base = {"name": "Morning movers", "day_of_week": 1, "time": "18:00",
+            "time_zone": "Europe/Berlin", "capacity": 3}
+    return pod_create(tenant=tenant, actor=actor, data={**base, **data})
+
+
+def test_next_meeting_follows_the_pods_wall_clock_across_dst(scoped, actor):
+    pod = _pod(scoped, actor)
+    # Berlin is UTC+1 until 29 March 2026 and UTC+2 after: 18:00 local moves from 17:00 UTC
+    # to 16:00 UTC.
+    before = next_meeting_at(pod, datetime(2026, 3, 24, 12, 0, tzinfo=UTC))
+    after = next_meeting_at(pod, before)
+    assert next_meeting_at(pod, datetime(2026, 3, 20, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 23, 17, 0, tzinfo=UTC)
+    assert next_meeting_at(pod, datetime(2026, 3, 24, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 30, 16, 0, tzinfo=UTC)
+    assert after == datetime(2026, 4, 6, 16, 0, tzinfo=UTC)
+    # At 18:00 local exactly, the next one is a week later.
+    assert next_meeting_at(pod, datetime(2026, 3, 30, 16, 0, tzinfo=UTC)) == datetime(
+        2026, 4, 6, 16, 0, tzinfo=UTC)
+
+
+def test_a_time_skipped_by_dst_moves_forward(scoped, actor):
+    # Sunday 29 March 2026, 02:30 does not exist in Berlin: the meeting is at 03:30 CEST.
+    pod = _pod(scoped, actor, day_of_week=7, time="02:30")
+    assert next_meeting_at(pod, datetime(2026, 3, 28, 0, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def test_generated_meetings_are_weekly_and_not_duplicated(scoped, actor):
+    pod = _pod(scoped, actor)
+    start = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    first = meetings_generate(tenant=scoped, pod=pod, weeks=3, after=start)
+    again = meetings_generate(tenant=scoped, pod=pod, weeks=3, after=start)
+    assert [m.scheduled_at.hour for m in first] == [17, 16, 16]
+    assert [m.pk for m in first] == [m.pk for m in again]
+    assert pod.meetings.count() == 3
+
+
+def test_pod_validation_gives_field_errors(scoped, actor):
+    with pytest.raises(ValidationFailed) as err:
+        pod_create(tenant=scoped, actor=actor, data={"name": "", "time": "25:00",
+                                                     "time_zone": "Mars/Base", "day_of_week": 9,
+                                                     "capacity": 1})
+    assert set(err.value.fields) == {"name", "time", "time_zone", "day_of_week", "capacity"}
+
+
+def test_capacity_full_status_and_leaving(scoped, actor):
+    pod = _pod(scoped, actor, capacity=2)
+    a, b, c = (make_contact(scoped, first_name=n) for n in ("A", "B", "C"))
+    profile_update(tenant=scoped, actor=actor, contact=a, data={"waiting": True})
+    first = pod_join(tenant=scoped, actor=actor, pod=pod, contact=a)
+    assert pod_join(tenant=scoped, actor=actor, pod=pod, contact=a).pk == first.pk
+    pod_join(tenant=scoped, actor=actor, pod=pod, contact=b)
+    pod.refresh_from_db()
+    assert (pod.member_count, pod.status) == (2, "FULL")
+    assert PodsProfile.objects.get(contact=a).waiting is False
+    with pytest.raises(ValidationFailed) as err:
+        pod_join(tenant=scoped, actor=actor, pod=pod, contact=c)
+    assert "pod_id" in err.value.fields
+    pod_leave(tenant=scoped, actor=actor, membership=first)
+    pod.refresh_from_db()
+    assert (pod.member_count, pod.status) == (1, "ACTIVE")
+    pod_join(tenant=scoped, actor=actor, pod=pod, contact=c)
+    again = pod_join(tenant=scoped, actor=actor, pod=_pod(scoped, actor, name="Other"),
+                     contact=a)
+    assert again.status == "ACTIVE"
+    pod_update(tenant=scoped, actor=actor, pod=pod, data={"capacity": 3})
+    pod.refresh_from_db()
+    assert (pod.capacity, pod.status) == (3, "ACTIVE")
+
+
+def test_viewers_cannot_change_pods(scoped, actor, make_user):
+    viewer = make_user("viewer@example.com")
+    add_member(scoped, viewer, "viewer")
+    with pytest.raises(PermissionDenied):
+        _pod(scoped, member_actor(scoped, viewer))
+
+
+def test_attendance_counts_rates_and_health(scoped, actor):
+    pod = _pod(scoped, actor)
+    a, b = make_contact(scoped, first_name="A"), make_contact(scoped, first_name="B")
+    outsider = make_contact(scoped, first_name="Out")
+    for person in (a, b):
+        pod_join(tenant=scoped, actor=actor, pod=pod, contact=person)
+    [meeting] = meetings_generate(tenant=scoped, pod=pod, weeks=1)
+    attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=a, attended=True,
+                      rating=5)
+    attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=b, attended=True,
+                      rating=3)
+    # Changing an answer moves the count, it does not add one.
+    attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=b, attended=False)
+    meeting.refresh_from_db()
+    assert (meeting.attendance_rate, meeting.status) == (50.0, "COMPLETED")
+    counts = dict(PodMembership.objects.filter(pod=pod).values_list(
+        "contact__first_name", "meetings_missed"))
+    assert counts == {"A": 0, "B": 1}
+    with pytest.raises(ValidationFailed):
+        attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=outsider,
+                          attended=True)
+    with pytest.raises(ValidationFailed):
+        attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=a,
+                          attended=True, rating=9)
+    pod_refresh_health(tenant=scoped, pod=pod)
+    pod.refresh_from_db()
+    assert (pod.attendance_rate, pod.satisfaction) == (50.0, 5.0)
+
+
+def test_attendance_csv_import(scoped, actor):
+    pod = _pod(scoped, actor)
+    a = make_contact(scoped, first_name="A")
+    b = make_contact(scoped, first_name="B", primary_email="b@example.com")
+    for person in (a, b):
+        pod_join(tenant=scoped, actor=actor, pod=pod, contact=person)
+    meetings_generate(tenant=scoped, pod=pod, weeks=1,
+                      after=datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
+    content = ("date,contact_id,email,attended,rating\n"
+               f"2026-03-23,{a.pk},,yes,4\n"
+               "2026-03-23,,B@example.com,no,\n"
+               "2026-03-24,,b@example.com,yes,\n")
+    result = attendance_import(tenant=scoped, actor=actor, pod=pod, content=content)
+    assert result["recorded"] == 2
+    assert [p["line"] for p in result["problems"]] == [4]
+    assert sorted(MeetingAttendance.objects.values_list("contact__first_name", "attended",
+                                                        "source")) == [
+        ("A", True, "import"), ("B", False, "import")]
+    with pytest.raises(ValidationFailed):
+        attendance_import(tenant=scoped, actor=actor, pod=pod, content="name\nx\n")
+
+
+def test_profile_fields_are_cleaned(scoped, actor):
+    person = make_contact(scoped)
+    profile = profile_update(tenant=scoped, actor=actor, contact=person, data={
+        "goals_category": "Health", "experience_level": "BEGINNER",
+        "strengths": "Marketing, discipline, marketing", "help_needed": ["Time management"]})
+    assert (profile.goals_category, profile.strengths, profile.help_needed) == (
+        "health", ["marketing", "discipline"], ["time management"])
+    with pytest.raises(ValidationFailed) as err:
+        profile_update(tenant=scoped, actor=actor, contact=person,
+                       data={"experience_level": "GURU", "meeting_style": "LOUD"})
+    assert set(err.value.fields) == {"experience_level", "meeting_style"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_capacity_holds_when_many_join_at_once(tenant, owner):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite has one writer)")
+    actor = member_actor(tenant, owner)
+    with tenant_scope(tenant):
+        pod = _pod(tenant, actor, capacity=4)
+        people = [make_contact(tenant, first_name=f"P{i}") for i in range(12)]
+    barrier = threading.Barrier(12)
+    outcomes: list[str] = []
+
+    def join(person) -> None:
+        try:
+            with tenant_scope(tenant):
+                barrier.wait()
+                try:
+                    pod_join(tenant=tenant, actor=actor, pod=pod, contact=person)
+                    outcomes.append("in")
+                except ValidationFailed:
+                    outcomes.append("full")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=join, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["full"] * 8 + ["in"] * 4
+    with tenant_scope(tenant):
+        assert PodMembership.objects.filter(pod=pod).count() == 4
+        assert Pod.objects.get(pk=pod.pk).member_count == 4
+
+
+def test_time_field_accepts_time_objects(scoped, actor):
+    pod = _pod(scoped, actor, time=time(7, 15))
+    assert pod.time == time(7, 15)

@@ -1,0 +1,83 @@
+"""The attention list (whole organization, a unit's subtree or a mentor's mentees), its
+thresholds, and "My mentees"."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from tend.community.selectors.care_attention import (
+    attention_list,
+    attention_reasons,
+    attention_rule,
+)
+from tend.community.selectors.care_people import mentor_links
+from tend.community.selectors.care_units import unit_get, unit_list
+from tend.community.services.care_attention import (
+    attention_settings,
+    attention_settings_update,
+)
+from tend.community.services.care_mentors import staff_contact_id
+from tend.core.errors import ValidationFailed
+from tend.core.views.base import require_perm
+from tend.people.models import Contact
+from tend.people.selectors.contact_page import access_contact
+
+PAGE = 100
+
+
+@require_perm("care.view")
+def attention(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    unit = mentor = None
+    if request.GET.get("unit"):
+        unit = unit_get(tenant=tenant, unit_id=request.GET["unit"])
+    if request.GET.get("mentor"):
+        mentor = access_contact(tenant=tenant, contact_id=request.GET["mentor"])
+    people = attention_list(tenant=tenant, unit=unit, mentor=mentor)
+    page = list(people[:PAGE])
+    return render(request, "community/care_attention.html", {
+        "rows": attention_reasons(tenant=tenant, contacts=page), "total": people.count(),
+        "unit": unit, "mentor": mentor, "units": list(unit_list(tenant=tenant)),
+        "settings": attention_settings(tenant), "rule": attention_rule(tenant),
+        "can_manage": actor.has_perm("care.manage")})
+
+
+@require_perm("care.manage")
+def attention_settings_view(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data = {}
+        for key in ("days_since_contact", "months_since_lesson"):
+            raw = request.POST.get(key, "").strip()
+            data[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+        try:
+            attention_settings_update(tenant=tenant, actor=actor, data=data)
+            return redirect("community:care-attention", org_slug=org_slug)
+        except ValidationFailed as exc:
+            errors = exc.fields
+    return render(request, "community/care_attention_settings.html", {
+        "settings": attention_settings(tenant), "errors": errors})
+
+
+@require_perm("care.view")
+def my_mentees(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    own_id = staff_contact_id(tenant=tenant, user_id=getattr(actor.acting_user, "pk", None))
+    own = Contact.objects.filter(tenant=tenant, pk=own_id).first() if own_id else None
+    links = list(mentor_links(tenant=tenant, mentor=own)) if own else []
+    needing = set()
+    if own is not None:
+        needing = set(attention_list(tenant=tenant, mentor=own).values_list("pk", flat=True))
+    return render(request, "community/care_mentees.html", {
+        "own": own, "links": links, "needing": needing})
+
+
+urlpatterns = [
+    path("o/<slug:org_slug>/community/attention/", attention, name="care-attention"),
+    path("o/<slug:org_slug>/community/attention/settings/", attention_settings_view,
+         name="care-attention-settings"),
+    path("o/<slug:org_slug>/community/mentees/", my_mentees, name="care-mentees"),
+]

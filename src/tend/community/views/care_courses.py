@@ -1,0 +1,82 @@
+"""Courses and their lessons; recording a received lesson and a practice status from a
+contact."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from tend.community.selectors.care_people import (
+    course_get,
+    course_lessons,
+    course_list,
+    lesson_get,
+)
+from tend.community.services.care_courses import course_create, lesson_add, lesson_record
+from tend.community.services.care_practice import practice_update
+from tend.core.errors import ValidationFailed
+from tend.core.views.base import require_perm
+from tend.people.selectors.contact_page import access_contact
+
+
+@require_perm("care.view")
+def courses(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            raw = request.POST.get("min_interval_days", "0").strip() or "0"
+            course = course_create(
+                tenant=tenant, actor=actor, title=request.POST.get("title", ""),
+                min_interval_days=int(raw) if raw.isdigit() else -1,
+                status=request.POST.get("status", "DRAFT"))
+            return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
+        except ValidationFailed as exc:
+            errors = exc.fields
+    return render(request, "community/care_courses.html", {
+        "courses": list(course_list(tenant=tenant)), "errors": errors,
+        "can_manage": actor.has_perm("care.manage")})
+
+
+@require_perm("care.view")
+def course_detail(request: HttpRequest, org_slug: str, course_id: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    course = course_get(tenant=tenant, course_id=course_id)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            lesson_add(tenant=tenant, actor=actor, course=course,
+                       title=request.POST.get("title", ""),
+                       body_md=request.POST.get("body_md", ""))
+            return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
+        except ValidationFailed as exc:
+            errors = exc.fields
+    return render(request, "community/care_course.html", {
+        "course": course, "lessons": list(course_lessons(tenant=tenant, course=course)),
+        "errors": errors, "can_manage": actor.has_perm("care.manage")})
+
+
+@require_perm("care.change")
+def contact_care_record(request: HttpRequest, org_slug: str, contact_id: str) -> HttpResponse:
+    """Record a received lesson or a practice status (form posts from the contact page)."""
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    contact = access_contact(tenant=tenant, contact_id=contact_id)
+    if request.method == "POST":
+        if request.POST.get("action") == "lesson":
+            lesson = lesson_get(tenant=tenant, lesson_id=request.POST.get("lesson_id"))
+            lesson_record(tenant=tenant, actor=actor, contact=contact, lesson=lesson)
+        else:
+            practice_update(tenant=tenant, actor=actor, contact=contact,
+                            regularity=request.POST.get("regularity", ""),
+                            notes=request.POST.get("notes", ""))
+    return redirect("people:contacts-detail", org_slug=org_slug, contact_id=contact.pk)
+
+
+urlpatterns = [
+    path("o/<slug:org_slug>/community/courses/", courses, name="care-courses"),
+    path("o/<slug:org_slug>/community/courses/<str:course_id>/", course_detail,
+         name="care-course"),
+    path("o/<slug:org_slug>/community/contacts/<str:contact_id>/care/", contact_care_record,
+         name="care-contact-record"),
+]

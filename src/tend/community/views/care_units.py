@@ -1,0 +1,78 @@
+"""Unit pages: the tree, one unit with its members (add a member, add a sub-unit)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from tend.community.models import UnitRole
+from tend.community.selectors.care_units import (
+    unit_ancestors,
+    unit_get,
+    unit_list,
+    unit_members,
+)
+from tend.community.services.care_units import unit_create, unit_membership_add
+from tend.core.errors import NotFound, ValidationFailed
+from tend.core.views.base import require_perm
+from tend.people.selectors.contact_page import access_contact
+
+MAX_MEMBERS = 500
+
+
+@require_perm("units.view")
+def units_tree(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            unit_create(tenant=tenant, actor=actor, name=request.POST.get("name", ""),
+                        kind=request.POST.get("kind", ""))
+            return redirect("community:care-units", org_slug=org_slug)
+        except ValidationFailed as exc:
+            errors = exc.fields
+    return render(request, "community/care_units.html", {
+        "units": list(unit_list(tenant=tenant)), "errors": errors,
+        "can_change": actor.has_perm("units.change")})
+
+
+@require_perm("units.view")
+def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    unit = unit_get(tenant=tenant, unit_id=unit_id)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "subunit":
+                unit_create(tenant=tenant, actor=actor, name=request.POST.get("name", ""),
+                            kind=request.POST.get("kind", ""), parent=unit)
+            else:
+                try:
+                    contact = access_contact(tenant=tenant,
+                                             contact_id=request.POST.get("contact_id"))
+                except NotFound:
+                    raise ValidationFailed(fields={"contact_id": ["?"]}) from None
+                since = request.POST.get("since") or None
+                unit_membership_add(
+                    tenant=tenant, actor=actor, unit=unit, contact=contact,
+                    role=request.POST.get("role", UnitRole.MEMBER),
+                    since=date.fromisoformat(since) if since else None,
+                    scope_staff=request.POST.get("scope_staff") == "on")
+            return redirect("community:care-unit", org_slug=org_slug, unit_id=unit.pk)
+        except (ValidationFailed, ValueError) as exc:
+            errors = getattr(exc, "fields", {}) or {"since": [str(exc)]}
+    return render(request, "community/care_unit.html", {
+        "unit": unit, "ancestors": unit_ancestors(tenant=tenant, unit=unit),
+        "children": list(unit_list(tenant=tenant, root=unit).filter(parent=unit)),
+        "members": list(unit_members(tenant=tenant, unit=unit)[:MAX_MEMBERS]),
+        "roles": UnitRole.choices, "errors": errors,
+        "can_change": actor.has_perm("units.change")})
+
+
+urlpatterns = [
+    path("o/<slug:org_slug>/community/units/", units_tree, name="care-units"),
+    path("o/<slug:org_slug>/community/units/<str:unit_id>/", unit_detail, name="care-unit"),
+]

@@ -1,0 +1,163 @@
+"""Pod pages: the pod list (create a pod), one pod (members, meetings, attendance form, CSV
+import), the matching review (propose, move someone, confirm) and the KPI dashboard."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from tend.community.models import ExperienceLevel, PodStatus
+from tend.community.selectors.pods_core import (
+    meeting_get,
+    meeting_list,
+    pod_get,
+    pod_list,
+    pod_members,
+    run_get,
+    run_latest,
+)
+from tend.community.selectors.pods_kpis import pods_kpi_series, pods_kpis
+from tend.community.services.matching import matching_adjust, matching_confirm, matching_propose
+from tend.community.services.pods_core import (
+    attendance_import,
+    attendance_record,
+    meetings_generate,
+    next_meeting_at,
+    pod_create,
+    pod_join,
+    pod_leave,
+)
+from tend.core.errors import NotFound, ValidationFailed
+from tend.core.views.base import require_perm
+from tend.marketing.chart import growth_chart
+from tend.people.selectors.contact_page import access_contact
+
+DAYS = ((1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursday")),
+        (5, _("Friday")), (6, _("Saturday")), (7, _("Sunday")))
+
+
+@require_perm("pods.view")
+def pods_page(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            pod = pod_create(tenant=tenant, actor=actor, data={
+                k: request.POST.get(k, "") for k in (
+                    "name", "day_of_week", "time", "time_zone", "capacity",
+                    "duration_minutes", "meeting_link", "target_goals_category",
+                    "target_experience_level")})
+            return redirect("community:pod", org_slug=org_slug, pod_id=pod.pk)
+        except ValidationFailed as exc:
+            errors = exc.fields
+    pods = list(pod_list(tenant=tenant)[:500])
+    rows = [(pod, next_meeting_at(pod) if pod.status != PodStatus.DISBANDED else None)
+            for pod in pods]
+    return render(request, "community/pods_list.html", {
+        "rows": rows, "errors": errors, "days": DAYS, "levels": ExperienceLevel.choices,
+        "can_change": actor.has_perm("pods.change")})
+
+
+@require_perm("pods.view")
+def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    pod = pod_get(tenant=tenant, pod_id=pod_id)
+    errors: dict[str, list[str]] = {}
+    notice = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "member":
+                try:
+                    contact = access_contact(tenant=tenant,
+                                             contact_id=request.POST.get("contact_id"))
+                except NotFound:
+                    raise ValidationFailed(fields={"contact_id": ["?"]}) from None
+                pod_join(tenant=tenant, actor=actor, pod=pod, contact=contact)
+            elif action == "leave":
+                member = pod_members(tenant=tenant, pod=pod).get(
+                    pk=request.POST.get("membership_id", ""))
+                pod_leave(tenant=tenant, actor=actor, membership=member)
+            elif action == "generate":
+                meetings_generate(tenant=tenant, pod=pod, weeks=4)
+            elif action == "attendance":
+                meeting = meeting_get(tenant=tenant, meeting_id=request.POST.get("meeting_id"))
+                for member in pod_members(tenant=tenant, pod=pod):
+                    value = request.POST.get(f"m-{member.contact_id}")
+                    if value in ("yes", "no"):
+                        attendance_record(tenant=tenant, actor=actor, meeting=meeting,
+                                          contact=member.contact, attended=value == "yes")
+            elif action == "import":
+                upload = request.FILES.get("file")
+                content = upload.read().decode("utf-8-sig") if upload else ""
+                result = attendance_import(tenant=tenant, actor=actor, pod=pod,
+                                           content=content)
+                notice = result
+            if notice is None:
+                return redirect("community:pod", org_slug=org_slug, pod_id=pod.pk)
+        except (ValidationFailed, ValueError, UnicodeDecodeError) as exc:
+            errors = getattr(exc, "fields", {}) or {"file": [str(exc)]}
+        pod = pod_get(tenant=tenant, pod_id=pod_id)
+    meetings = list(meeting_list(tenant=tenant, pod=pod).order_by("-scheduled_at")[:12])
+    return render(request, "community/pods_detail.html", {
+        "pod": pod, "members": list(pod_members(tenant=tenant, pod=pod)[:100]),
+        "meetings": meetings, "next_at": next_meeting_at(pod), "errors": errors,
+        "notice": notice, "can_change": actor.has_perm("pods.change")})
+
+
+@require_perm("pods.change")
+def matching_page(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    errors: dict[str, list[str]] = {}
+    run = None
+    if request.GET.get("run"):
+        run = run_get(tenant=tenant, run_id=request.GET["run"])
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "propose":
+                run = matching_propose(tenant=tenant, actor=actor)
+            elif run is not None and action == "adjust":
+                matching_adjust(tenant=tenant, actor=actor, run=run,
+                                contact_id=request.POST.get("contact_id", ""),
+                                pod=request.POST.get("pod", ""))
+            elif run is not None and action == "confirm":
+                matching_confirm(tenant=tenant, actor=actor, run=run)
+            if run is not None:
+                return redirect(f"{request.path}?run={run.pk}")
+        except ValidationFailed as exc:
+            errors = exc.fields
+    if run is None:
+        run = run_latest(tenant=tenant)
+    choices: list[tuple[str, str]] = []
+    if run is not None:
+        choices = [(n["key"], n["name"]) for n in run.proposal.get("new_pods", [])]
+        choices += [(str(p.pk), p.name) for p in pod_list(tenant=tenant).exclude(
+            status=PodStatus.DISBANDED)[:200]]
+    return render(request, "community/pods_matching.html", {
+        "run": run, "choices": choices, "errors": errors,
+        "new_names": dict(choices)})
+
+
+@require_perm("pods.view")
+def kpis_page(request: HttpRequest, org_slug: str) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    series = pods_kpi_series(tenant=tenant)
+    charts = [
+        ("attendance", growth_chart([(r["week"], int(r["attendance"])) for r in series])),
+        ("active", growth_chart([(r["week"], r["active"]) for r in series])),
+        ("completed", growth_chart([(r["week"], r["completed"]) for r in series])),
+        ("new", growth_chart([(r["week"], r["new"]) for r in series])),
+    ]
+    return render(request, "community/pods_kpis.html", {
+        "kpis": pods_kpis(tenant=tenant), "series": series, "charts": charts})
+
+
+urlpatterns = [
+    path("o/<slug:org_slug>/community/pods/", pods_page, name="pods"),
+    path("o/<slug:org_slug>/community/pods/matching/", matching_page, name="pods-matching"),
+    path("o/<slug:org_slug>/community/pods/kpis/", kpis_page, name="pods-kpis"),
+    path("o/<slug:org_slug>/community/pods/<str:pod_id>/", pod_page, name="pod"),
+]
