@@ -9,6 +9,15 @@ from tend.core.actors import Actor
 from tend.core.tenancy import system_scope, tenant_scope
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps an event loop running in the main
+    thread from the first browser test to the end of the session, which code that starts its
+    own loop (asyncio.run) must not meet. The sort is stable, so pytest-django's ordering of
+    the rest is kept."""
+    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture
 def system_actor() -> Actor:
     return Actor.system()

@@ -55,6 +55,9 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env("TEND_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 BASE_URL = env("TEND_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where messaging providers post webhooks (https://crm.example.org); empty: the origin of the
+# request that connects the account.
+TEND_PUBLIC_URL = env("TEND_PUBLIC_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,7 +75,9 @@ INSTALLED_APPS = [
     "tend.web",
     "tend.people",
     "tend.rules",
+    "tend.messaging",
     "tend.marketing",
+    "tend.community",
     "tend.ratelimit",
 ]
 
