@@ -40,6 +40,7 @@ from tend.core.errors import PermissionDenied, ValidationFailed
 from tend.core.models import Tenant, User
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.text import clean_text
 from tend.marketing.models import Reminder, ReminderDigest, ReminderRule, ReminderStatus
 from tend.people.models import Contact, Interaction
 
@@ -200,12 +201,9 @@ def _clean_rule(tenant: Tenant, data: dict[str, Any], rule_obj: ReminderRule | N
     out: dict[str, Any] = {}
     creating = rule_obj is None
     if "name" in data or creating:
-        name = " ".join(str(data.get("name") or "").split())
-        if not name:
-            errors["name"] = [_("This field is required.")]
-        elif len(name) > 200:
-            errors["name"] = [_("Use at most 200 characters.")]
-        else:
+        name = clean_text(data.get("name"), "name", errors, required=True, limit=200,
+                          collapse=True)
+        if "name" not in errors:
             taken = ReminderRule.objects.filter(tenant=tenant, name__iexact=name)
             if rule_obj is not None:
                 taken = taken.exclude(pk=rule_obj.pk)

@@ -19,6 +19,7 @@ from tend.core.errors import Conflict, ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.text import clean_text
 from tend.marketing.choices import RefreshFrequency, RefreshTrigger, SegmentType
 from tend.marketing.models import Segment
 from tend.marketing.ruleset import clean_rule, rule_meta
@@ -45,20 +46,16 @@ def _clean(tenant: Tenant, data: Any, *, segment: Segment | None) -> dict[str, A
     for key in sorted(set(data) - EDITABLE):
         errors[str(key)] = [_("This field cannot be set.")]
     if "name" in data or segment is None:
-        name = " ".join(str(data.get("name") or "").split())
-        if not name:
-            errors["name"] = [_("Give the segment a name.")]
-        elif len(name) > 200:
-            errors["name"] = [_("Use at most %(limit)d characters.") % {"limit": 200}]
-        elif Segment.objects.filter(tenant=tenant, name__iexact=name).exclude(
+        name = clean_text(data.get("name"), "name", errors, required=True, limit=200,
+                          collapse=True)
+        if "name" not in errors and Segment.objects.filter(
+                tenant=tenant, name__iexact=name).exclude(
                 pk__in=[segment.pk] if segment else []).exists():
             errors["name"] = [_("Another segment has this name.")]
         out["name"] = name
     if "description" in data:
-        description = str(data["description"] or "").strip()
-        if len(description) > 2000:
-            errors["description"] = [_("Use at most %(limit)d characters.") % {"limit": 2000}]
-        out["description"] = description
+        out["description"] = clean_text(data["description"], "description", errors,
+                                        limit=2000)
     if "type" in data or segment is None:
         kind = data.get("type") or SegmentType.STATIC
         if kind not in SegmentType.values:

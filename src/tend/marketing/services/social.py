@@ -31,6 +31,7 @@ from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
 from tend.core.tenancy import system_scope, tenant_scope
+from tend.core.text import clean_text
 from tend.marketing.models import (
     SocialConnection,
     SocialConnectionStatus,
@@ -98,11 +99,9 @@ def social_connection_create(*, tenant: Tenant, actor: Actor, platform: str, acc
     token = str(access_token or "").strip()
     if not token or len(token) > 4000:
         errors["access_token"] = [_("Paste the access token.")]
-    account_id = str(account_id or "").strip()
+    account_id = clean_text(account_id, "account_id", errors, limit=200)
     if platform in (SocialPlatform.FACEBOOK, SocialPlatform.INSTAGRAM) and not account_id:
-        errors["account_id"] = [_("Give the page or account id.")]
-    if len(account_id) > 200:
-        errors["account_id"] = [_("Use at most 200 characters.")]
+        errors.setdefault("account_id", [_("Give the page or account id.")])
     extra = {k: str(v)[:200] for k, v in (settings or {}).items()
              if k in ("author", "username", "privacy_level")}
     if errors:

@@ -45,6 +45,7 @@ from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
 from tend.core.tenancy import system_scope, tenant_scope
+from tend.core.text import clean_text
 from tend.marketing.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from tend.people.services.sources import SECRET_PREFIX, signature_compute
 
@@ -134,12 +135,8 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     if "name" in data or creating:
-        name = " ".join(str(data.get("name") or "").split())
-        if not name:
-            errors["name"] = [_("This field is required.")]
-        elif len(name) > 200:
-            errors["name"] = [_("Use at most 200 characters.")]
-        out["name"] = name
+        out["name"] = clean_text(data.get("name"), "name", errors, required=True, limit=200,
+                                 collapse=True)
     if "url" in data or creating:
         url = str(data.get("url") or "").strip()
         try:

@@ -37,22 +37,6 @@ def clean_custom(tenant: Tenant, entity_type: str, data: dict[str, Any], *, part
         errors.update(exc.fields)
 
 
-def clean_text(value: Any, field: str, errors: dict[str, list[str]], *, required: bool = False,
-               limit: int | None = None) -> str:
-    """A stripped string, or a field error (wrong type, missing when required, too long)."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = [_("Enter text.")]
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors[field] = [_("This field is required.")]
-    elif limit is not None and len(value) > limit:
-        errors[field] = [_("Use at most %(limit)d characters.") % {"limit": limit}]
-    return value
-
-
 def clean_choice(value: Any, field: str, choices: Any, errors: dict[str, list[str]]) -> str:
     """`value` if it is one of the TextChoices `choices`, else a field error."""
     allowed = [c.value for c in choices]

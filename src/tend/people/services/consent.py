@@ -16,9 +16,10 @@ from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.text import clean_text
 from tend.people.choices import ActivityCategory, ConsentChannel, ConsentPurpose, ConsentStatus
 from tend.people.models import Consent, ConsentEvent, Contact
-from tend.people.services._checks import check_contact_writable, clean_choice, clean_text
+from tend.people.services._checks import check_contact_writable, clean_choice
 from tend.people.services.activities import activity_record
 
 # Contact flag per channel (MARKETING purpose only).

@@ -17,10 +17,11 @@ from tend.core.errors import PermissionDenied, ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.text import clean_text
 from tend.people.choices import ActivityCategory, NoteType
 from tend.people.markdown import plain_excerpt
 from tend.people.models import Activity, Company, Contact, Note
-from tend.people.services._checks import check_contact_writable, clean_choice, clean_text
+from tend.people.services._checks import check_contact_writable, clean_choice
 from tend.people.services.activities import activity_record
 
 BODY_MAX_LENGTH = 20_000

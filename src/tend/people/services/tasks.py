@@ -14,12 +14,12 @@ from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant, User
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.text import clean_text
 from tend.people.choices import TaskPriority, TaskStatus
 from tend.people.models import Company, Contact, Task
 from tend.people.services._checks import (
     check_contact_writable,
     clean_choice,
-    clean_text,
     is_current_member,
 )
 
