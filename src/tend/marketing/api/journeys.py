@@ -14,9 +14,11 @@ from pydantic import ConfigDict
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.marketing.selectors.journeys import (
     contact_journeys,
+    enrollment_filters,
     enrollment_get,
     enrollment_history,
     enrollment_list,
+    journey_filters,
     journey_get,
     journey_list,
     journey_stats,
@@ -208,8 +210,8 @@ def journeys_list(request: ApiRequest, page: Query[PageParams], filters: Query[J
     """The organization's journeys (archived ones with `status=ARCHIVED`). Needs
     `journeys.view`."""
     require(request, "journeys.view")
-    return paginate(journey_list(tenant=request.tenant, search=filters.q or "",
-                                 status=filters.status or ""), page, ordering=("name", "id"))
+    return paginate(journey_list(tenant=request.tenant, **journey_filters(filters.dict())),
+                    page, ordering=("name", "id"))
 
 
 @router.post("/journeys", response={201: JourneyDetailOut})
@@ -321,7 +323,8 @@ def journeys_enrollments(request: ApiRequest, journey_id: UUID, page: Query[Page
     """The journey's enrollments, newest first. Needs `journeys.view` and `contacts.view`."""
     require(request, "journeys.view", "contacts.view")
     journey = journey_get(tenant=request.tenant, journey_id=journey_id)
-    qs = enrollment_list(tenant=request.tenant, journey=journey, status=filters.status or "")
+    qs = enrollment_list(tenant=request.tenant, journey=journey,
+                         **enrollment_filters(filters.dict()))
     return paginate(qs, page, ordering=("-enrolled_at", "-id"))
 
 

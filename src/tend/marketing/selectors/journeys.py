@@ -3,6 +3,7 @@ enrollment inspector's look-ups (where is this person, what happened, what comes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,9 +17,19 @@ from tend.marketing.models_journeys import (
     Journey,
     JourneyEnrollment,
     JourneyEnrollmentStep,
+    JourneyStatus,
     JourneyStep,
     StepResult,
 )
+
+
+def journey_filters(params: Mapping[str, Any]) -> dict[str, str]:
+    """The journey list's filters read from a query (the page's GET or the API's) the same
+    way: `q` trimmed to 200 characters as `search`, `status` kept only when it is a
+    JourneyStatus (an unknown one means none). Pass the result to `journey_list`."""
+    status = str(params.get("status") or "")
+    return {"search": str(params.get("q") or "").strip()[:200],
+            "status": status if status in JourneyStatus.values else ""}
 
 
 def journey_list(*, tenant: Tenant, search: str = "", status: str = "") -> QuerySet[Journey]:
@@ -69,6 +80,13 @@ def journey_stats(*, tenant: Tenant, journey: Journey) -> dict[str, Any]:
         "failed": by_status.get(EnrollmentStatus.FAILED, 0),
         "steps": steps,
     }
+
+
+def enrollment_filters(params: Mapping[str, Any]) -> dict[str, str]:
+    """The enrollment list's filters from a query: `status` kept only when it is an
+    EnrollmentStatus."""
+    status = str(params.get("status") or "")
+    return {"status": status if status in EnrollmentStatus.values else ""}
 
 
 def enrollment_list(*, tenant: Tenant, journey: Journey | None = None, status: str = "",

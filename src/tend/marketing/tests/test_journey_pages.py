@@ -137,3 +137,20 @@ def test_viewer_sees_but_cannot_change(tenant, make_user):
     assert 'id="journey-activate"' not in page
     assert client.post(f"{BASE}{journey.pk}/activate/").status_code == 403
     assert client.get(f"{BASE}{journey.pk}/steps/wait/").status_code == 403
+
+
+def test_list_filters_by_name_and_status_like_the_api(web, tenant, owner):
+    make_journey(tenant, linear_steps(), name="Spring welcome", activate=False)
+    make_journey(tenant, linear_steps(), name="Autumn welcome", activate=False)
+    page = web.get(BASE, {"q": " spring ", "status": "DRAFT"}).content.decode()
+    assert "Spring welcome" in page and "Autumn welcome" not in page
+    assert 'id="journeys-search"' in page and 'value="spring"' in page
+    # An unknown status means none: both drafts listed, on the page and in the API.
+    page = web.get(BASE, {"status": "NOPE"}).content.decode()
+    assert "Spring welcome" in page and "Autumn welcome" in page
+    from tend.core.tests.apitools import bearer, make_key
+
+    _key, secret = make_key(tenant, owner, ["journeys.view"])
+    rows = web.get("/api/v1/journeys", {"q": "spring", "status": "NOPE"},
+                   headers=bearer(secret)).json()["items"]
+    assert [r["name"] for r in rows] == ["Spring welcome"]

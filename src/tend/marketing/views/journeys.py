@@ -29,6 +29,7 @@ from tend.marketing.selectors.journeys import (
     contact_journeys,
     enrollment_list,
     inspector_contacts,
+    journey_filters,
     journey_get,
     journey_list,
     journey_stats,
@@ -59,11 +60,9 @@ def _ctx(request: HttpRequest) -> tuple[Any, Any]:
 @require_perm("journeys.view")
 def journeys_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = _ctx(request)
-    status = request.GET.get("status", "")
-    if status not in JourneyStatus.values:
-        status = ""
+    filters = journey_filters(request.GET)
     return render(request, "marketing/journeys_list.html", {
-        "journeys": list(journey_list(tenant=tenant, status=status)), "status": status,
+        "journeys": list(journey_list(tenant=tenant, **filters)), **filters,
         "statuses": JourneyStatus.choices, "can_add": actor.has_perm("journeys.add")})
 
 
