@@ -49,3 +49,7 @@ def register() -> None:
 
     care_panels.register()
     care_scope.register()
+
+    from tend.community.services import care_reminders
+
+    care_reminders.register()
