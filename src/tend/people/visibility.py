@@ -40,3 +40,16 @@ def contact_scope_q(*, tenant: Any, actor: Any) -> Q | None:
         if q is not None:
             combined = q if combined is None else combined & q
     return combined
+
+
+def contact_scope_filter(*, tenant: Any, actor: Any, field: str = "contact") -> Q | None:
+    """The same limit for rows of other models that point at a contact through `field`
+    (a semi-join on the visible contacts), or None for no limit. Other apps' selectors use
+    it for their lists of people (segment members, conversations, campaign recipients)."""
+    scope = contact_scope_q(tenant=tenant, actor=actor)
+    if scope is None:
+        return None
+    from tend.people.models import Contact
+
+    return Q(**{f"{field}__in": Contact.objects.filter(tenant=tenant).filter(scope)
+                .values("pk")})

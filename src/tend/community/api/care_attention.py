@@ -59,11 +59,11 @@ def attention(request: ApiRequest, page: Query[PageParams], filters: Query[Atten
               ) -> Any:
     """People needing attention, by name, each with the clauses of the rule that fired.
     Needs `care.view`."""
-    require(request, "care.view")
+    actor = require(request, "care.view")
     unit = unit_get(tenant=request.tenant, unit_id=filters.unit_id) if filters.unit_id else None
     mentor = contact_of(request, filters.mentor_id) if filters.mentor_id else None
-    result = paginate(attention_list(tenant=request.tenant, unit=unit, mentor=mentor), page,
-                      ordering=("display_name", "id"))
+    result = paginate(attention_list(tenant=request.tenant, unit=unit, mentor=mentor,
+                                     actor=actor), page, ordering=("display_name", "id"))
     rows = attention_reasons(tenant=request.tenant, contacts=list(result["items"]))
     result["items"] = [{"contact_id": r.contact.pk, "name": str(r.contact),
                         "clauses": r.clauses, "reasons": r.reasons} for r in rows]

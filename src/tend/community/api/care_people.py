@@ -182,10 +182,10 @@ def traits_revoke(request: ApiRequest, trait_id: UUID) -> Any:
 @router.get("/contacts/{contact_id}/mentors", response=list[MentorLinkOut])
 def mentors_of(request: ApiRequest, contact_id: UUID) -> Any:
     """The person's active mentor links as mentee and as mentor. Needs `care.view`."""
-    require(request, "care.view")
+    actor = require(request, "care.view")
     contact = contact_of(request, contact_id)
-    return [*mentor_links(tenant=request.tenant, mentee=contact),
-            *mentor_links(tenant=request.tenant, mentor=contact)]
+    return [*mentor_links(tenant=request.tenant, mentee=contact, actor=actor),
+            *mentor_links(tenant=request.tenant, mentor=contact, actor=actor)]
 
 
 @router.post("/community/mentor-links", response={201: MentorLinkOut})
@@ -212,7 +212,8 @@ def my_mentees(request: ApiRequest, page: Query[PageParams]) -> Any:
     own = _own_contact(request, actor)
     if own is None:
         return {"items": [], "next_cursor": None}
-    return paginate(mentor_links(tenant=request.tenant, mentor=own), page, ordering=("id",))
+    return paginate(mentor_links(tenant=request.tenant, mentor=own, actor=actor), page,
+                    ordering=("id",))
 
 
 @router.get("/contacts/{contact_id}/initiations", response=list[InitiationOut])

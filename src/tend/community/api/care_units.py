@@ -148,10 +148,11 @@ def units_members(request: ApiRequest, unit_id: UUID, page: Query[PageParams],
                   filters: Query[MembersQuery]) -> Any:
     """The unit's current members (`subtree`: also of the units inside it). Needs
     `units.view`."""
-    require(request, "units.view")
+    actor = require(request, "units.view")
     unit = unit_get(tenant=request.tenant, unit_id=unit_id)
     return paginate(unit_members(tenant=request.tenant, unit=unit, subtree=filters.subtree,
-                                 include_past=filters.include_past), page, ordering=("id",))
+                                 include_past=filters.include_past, actor=actor), page,
+                    ordering=("id",))
 
 
 @router.post("/community/units/{unit_id}/members", response={201: MembershipOut})

@@ -66,11 +66,17 @@ def _unit_contacts(tenant: Tenant, unit: Unit, now: datetime) -> QuerySet[Any]:
 
 
 def attention_list(*, tenant: Tenant, unit: Unit | None = None, mentor: Contact | None = None,
-                   now: datetime | None = None) -> QuerySet[Contact]:
+                   now: datetime | None = None, actor: Any = None) -> QuerySet[Contact]:
     """The people needing attention (ordered by name), optionally only the members of
-    `unit`'s subtree and/or the current mentees of `mentor`. One query."""
+    `unit`'s subtree and/or the current mentees of `mentor`; given `actor`, only the people
+    the actor may see (unit-scoped staff). One query."""
+    from tend.people.visibility import contact_scope_q
+
     now = now or timezone.now()
     qs = rule_contacts(tenant=tenant, rule=attention_rule(tenant), now=now)
+    scope = contact_scope_q(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
     if unit is not None:
         qs = qs.filter(pk__in=_unit_contacts(tenant, unit, now))
     if mentor is not None:

@@ -34,8 +34,8 @@ def units_context(*, tenant: Tenant, actor: Actor, contact: Contact) -> dict[str
 
 
 def mentor_context(*, tenant: Tenant, actor: Actor, contact: Contact) -> dict[str, Any] | None:
-    return {"mentors": list(mentor_links(tenant=tenant, mentee=contact)),
-            "mentees": list(mentor_links(tenant=tenant, mentor=contact))}
+    return {"mentors": list(mentor_links(tenant=tenant, mentee=contact, actor=actor)),
+            "mentees": list(mentor_links(tenant=tenant, mentor=contact, actor=actor))}
 
 
 def path_context(*, tenant: Tenant, actor: Actor, contact: Contact) -> dict[str, Any] | None:

@@ -45,10 +45,17 @@ def trait_get(*, tenant: Tenant, trait_id: Any) -> UserTrait:
 
 
 def mentor_links(*, tenant: Tenant, mentor: Contact | None = None,
-                 mentee: Contact | None = None, active_only: bool = True
-                 ) -> QuerySet[MentorLink]:
-    """Mentor links (with both contacts) of a mentor or a mentee, newest first."""
+                 mentee: Contact | None = None, active_only: bool = True,
+                 actor: Any = None) -> QuerySet[MentorLink]:
+    """Mentor links (with both contacts) of a mentor or a mentee, newest first; given
+    `actor`, only links whose both sides the actor may see (unit-scoped staff)."""
+    from tend.people.visibility import contact_scope_filter
+
     qs = MentorLink.objects.filter(tenant=tenant).select_related("mentor", "mentee")
+    for side in ("mentor", "mentee"):
+        scope = contact_scope_filter(tenant=tenant, actor=actor, field=side)
+        if scope is not None:
+            qs = qs.filter(scope)
     if mentor is not None:
         qs = qs.filter(mentor=mentor)
     if mentee is not None:

@@ -3,17 +3,18 @@
 contact lists, on contact pages and through the API (registered with
 `people.visibility.register_contact_scope`). Staff without such a membership are not limited.
 
-The limit is one SQL condition (no query of its own): "the actor has no scoping membership,
-or this is the actor's own contact, or the contact is a current member of a unit inside one
-of the actor's scoping units". The first part does not depend on the row, so unlimited staff
-pay one constant subquery.
+Finding the actor's scoping units is one small indexed query; staff without any get no
+limit at all (None), so the lists of other apps that apply the hook (segment members, the
+inbox, campaign recipients) keep their plain queries for them. For scoped staff the limit is
+one SQL condition: "this is the actor's own contact, or the contact is a current member of a
+unit inside one of the actor's scoping units".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from tend.community.models import UnitMembership, UnitRole
 from tend.community.selectors.care_units import current_q
@@ -26,15 +27,18 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
         return None
     own = IdentityAlias.objects.filter(tenant=tenant, type="AUTH_USER",
                                        value=str(user.pk)).values("contact_id")
-    scoping = UnitMembership.objects.filter(
+    rows = list(UnitMembership.objects.filter(
         current_q(), tenant=tenant, scope_staff=True,
         role__in=[UnitRole.SECRETARY, UnitRole.LEADER], contact_id__in=own)
-    inside = scoping.annotate(member_path=ExpressionWrapper(
-        OuterRef("unit__path"), output_field=CharField())).filter(
-        member_path__startswith=F("unit__path"))
-    member = UnitMembership.objects.filter(current_q(), tenant=tenant,
-                                           contact=OuterRef("pk")).filter(Exists(inside))
-    return ~Q(Exists(scoping)) | Q(pk__in=own) | Q(Exists(member))
+        .values_list("contact_id", "unit__path"))
+    if not rows:
+        return None
+    inside = Q()
+    for _contact_id, path in rows:
+        inside |= Q(unit__path__startswith=path)
+    member = UnitMembership.objects.filter(current_q(), inside, tenant=tenant,
+                                           contact=OuterRef("pk"))
+    return Q(pk__in={contact_id for contact_id, _path in rows}) | Q(Exists(member))
 
 
 def register() -> None:

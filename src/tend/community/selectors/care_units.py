@@ -52,9 +52,15 @@ def _uuid(text: str) -> Any:
 
 
 def unit_members(*, tenant: Tenant, unit: Unit, subtree: bool = False,
-                 include_past: bool = False) -> QuerySet[UnitMembership]:
-    """The unit's memberships (with contact and unit), leaders first then by name."""
+                 include_past: bool = False, actor: Any = None) -> QuerySet[UnitMembership]:
+    """The unit's memberships (with contact and unit), leaders first then by name; given
+    `actor`, only the people the actor may see (unit-scoped staff)."""
+    from tend.people.visibility import contact_scope_filter
+
     qs = UnitMembership.objects.filter(tenant=tenant)
+    scope = contact_scope_filter(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
     qs = qs.filter(unit__path__startswith=unit.path) if subtree else qs.filter(unit=unit)
     if not include_past:
         qs = qs.filter(current_q())

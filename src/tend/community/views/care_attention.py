@@ -34,8 +34,8 @@ def attention(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.GET.get("unit"):
         unit = unit_get(tenant=tenant, unit_id=request.GET["unit"])
     if request.GET.get("mentor"):
-        mentor = access_contact(tenant=tenant, contact_id=request.GET["mentor"])
-    people = attention_list(tenant=tenant, unit=unit, mentor=mentor)
+        mentor = access_contact(tenant=tenant, contact_id=request.GET["mentor"], actor=actor)
+    people = attention_list(tenant=tenant, unit=unit, mentor=mentor, actor=actor)
     page = list(people[:PAGE])
     return render(request, "community/care_attention.html", {
         "rows": attention_reasons(tenant=tenant, contacts=page), "total": people.count(),
@@ -67,10 +67,11 @@ def my_mentees(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
     own_id = staff_contact_id(tenant=tenant, user_id=getattr(actor.acting_user, "pk", None))
     own = Contact.objects.filter(tenant=tenant, pk=own_id).first() if own_id else None
-    links = list(mentor_links(tenant=tenant, mentor=own)) if own else []
+    links = list(mentor_links(tenant=tenant, mentor=own, actor=actor)) if own else []
     needing = set()
     if own is not None:
-        needing = set(attention_list(tenant=tenant, mentor=own).values_list("pk", flat=True))
+        needing = set(attention_list(tenant=tenant, mentor=own, actor=actor)
+                      .values_list("pk", flat=True))
     return render(request, "community/care_mentees.html", {
         "own": own, "links": links, "needing": needing})
 

@@ -61,7 +61,7 @@ def course_detail(request: HttpRequest, org_slug: str, course_id: str) -> HttpRe
 def contact_care_record(request: HttpRequest, org_slug: str, contact_id: str) -> HttpResponse:
     """Record a received lesson or a practice status (form posts from the contact page)."""
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
-    contact = access_contact(tenant=tenant, contact_id=contact_id)
+    contact = access_contact(tenant=tenant, contact_id=contact_id, actor=actor)
     if request.method == "POST":
         if request.POST.get("action") == "lesson":
             lesson = lesson_get(tenant=tenant, lesson_id=request.POST.get("lesson_id"))

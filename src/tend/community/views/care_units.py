@@ -52,7 +52,8 @@ def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpRespon
             else:
                 try:
                     contact = access_contact(tenant=tenant,
-                                             contact_id=request.POST.get("contact_id"))
+                                             contact_id=request.POST.get("contact_id"),
+                                             actor=actor)
                 except NotFound:
                     raise ValidationFailed(fields={"contact_id": ["?"]}) from None
                 since = request.POST.get("since") or None
@@ -67,7 +68,7 @@ def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpRespon
     return render(request, "community/care_unit.html", {
         "unit": unit, "ancestors": unit_ancestors(tenant=tenant, unit=unit),
         "children": list(unit_list(tenant=tenant, root=unit).filter(parent=unit)),
-        "members": list(unit_members(tenant=tenant, unit=unit)[:MAX_MEMBERS]),
+        "members": list(unit_members(tenant=tenant, unit=unit, actor=actor)[:MAX_MEMBERS]),
         "roles": UnitRole.choices, "errors": errors,
         "can_change": actor.has_perm("units.change")})
 
