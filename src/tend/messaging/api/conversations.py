@@ -141,10 +141,13 @@ class SnoozeIn(Schema):
 
 
 def _filters(request: ApiRequest, f: ConversationFilter) -> InboxFilters:
-    if f.view not in ("all", "mine", "unassigned"):
-        raise ValidationFailed(fields={"view": [_("Use all, mine or unassigned.")]})
-    return InboxFilters(view=f.view, status=f.status or "", channel=f.channel or "",
-                        account_id=f.account_id, contact_id=f.contact_id, q=(f.q or "").strip())
+    return InboxFilters.from_params(f.dict(), default_status="", strict=True)
+
+
+def _conversation(request: ApiRequest, conversation_id: UUID) -> Any:
+    """The conversation, if the caller may see its contact (unit-scoped staff), else 404."""
+    return conversation_get(tenant=request.tenant, conversation_id=conversation_id,
+                            actor=getattr(request, "actor", None))
 
 
 @router.get("/conversations", response=Page[ConversationOut])
@@ -153,7 +156,7 @@ def conversations_list(request: ApiRequest, page: Query[PageParams],
     """Conversations, newest activity first. Needs `conversations.view`."""
     actor = require(request, "conversations.view")
     qs = conversation_list(tenant=request.tenant, user=actor.acting_user,
-                           filters=_filters(request, filters))
+                           filters=_filters(request, filters), actor=actor)
     return paginate(qs, page, ordering=CONVERSATION_ORDERING)
 
 
@@ -163,14 +166,14 @@ def conversations_counts(request: ApiRequest, filters: Query[ConversationFilter]
     under the other filters. Needs `conversations.view`."""
     actor = require(request, "conversations.view")
     return conversation_counts(tenant=request.tenant, user=actor.acting_user,
-                               filters=_filters(request, filters))
+                               filters=_filters(request, filters), actor=actor)
 
 
 @router.get("/conversations/{conversation_id}", response=ConversationOut)
 def conversations_get(request: ApiRequest, conversation_id: UUID) -> Any:
     """One conversation. Needs `conversations.view`."""
     require(request, "conversations.view")
-    return conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    return _conversation(request, conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/messages", response=Page[MessageOut])
@@ -178,7 +181,7 @@ def conversations_messages(request: ApiRequest, conversation_id: UUID,
                            page: Query[PageParams]) -> Any:
     """The conversation's messages, oldest first. Needs `conversations.view`."""
     require(request, "conversations.view")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     return paginate(conversation_messages(tenant=request.tenant, conversation=conversation),
                     page, ordering=MESSAGE_ORDERING)
 
@@ -189,7 +192,7 @@ def conversations_reply(request: ApiRequest, conversation_id: UUID, payload: Rep
     template is accepted (422 on `body`). Ends a running bot flow. Needs
     `conversations.send`."""
     actor = require(request, "conversations.send")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     template = None
     if payload.template_id is not None:
         try:
@@ -219,7 +222,7 @@ def conversations_assign(request: ApiRequest, conversation_id: UUID, payload: As
     """Assign to a member (notified by bell and email unless it is you) or unassign. Needs
     `conversations.change`."""
     actor = require(request, "conversations.change")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     return conversation_assign(tenant=request.tenant, actor=actor, conversation=conversation,
                                assignee=_member(request, payload.assignee_id))
 
@@ -229,7 +232,7 @@ def conversations_snooze(request: ApiRequest, conversation_id: UUID, payload: Sn
     """Snooze until a time (within a year); a message from the person wakes it earlier.
     Needs `conversations.change`."""
     actor = require(request, "conversations.change")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     return conversation_snooze(tenant=request.tenant, actor=actor, conversation=conversation,
                                until=payload.until)
 
@@ -238,7 +241,7 @@ def conversations_snooze(request: ApiRequest, conversation_id: UUID, payload: Sn
 def conversations_resolve(request: ApiRequest, conversation_id: UUID) -> Any:
     """Mark resolved. Needs `conversations.change`."""
     actor = require(request, "conversations.change")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     return conversation_resolve(tenant=request.tenant, actor=actor, conversation=conversation)
 
 
@@ -246,7 +249,7 @@ def conversations_resolve(request: ApiRequest, conversation_id: UUID) -> Any:
 def conversations_reopen(request: ApiRequest, conversation_id: UUID) -> Any:
     """Open again. Needs `conversations.change`."""
     actor = require(request, "conversations.change")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     return conversation_reopen(tenant=request.tenant, actor=actor, conversation=conversation)
 
 
@@ -254,7 +257,7 @@ def conversations_reopen(request: ApiRequest, conversation_id: UUID) -> Any:
 def conversations_read(request: ApiRequest, conversation_id: UUID) -> Any:
     """Reset the unread count. Needs `conversations.view`."""
     actor = require(request, "conversations.view")
-    conversation = conversation_get(tenant=request.tenant, conversation_id=conversation_id)
+    conversation = _conversation(request, conversation_id)
     conversation_mark_read(tenant=request.tenant, actor=actor, conversation=conversation)
     return conversation
 

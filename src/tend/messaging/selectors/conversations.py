@@ -14,10 +14,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from tend.core.errors import NotFound
+from tend.core.errors import NotFound, ValidationFailed
 from tend.core.models import Tenant, User
 from tend.messaging.choices import ChannelKind, ConversationStatus, MessageStatus
 from tend.messaging.models import Conversation, Message
+from tend.people.visibility import contact_scope_filter
 
 VIEWS = ("all", "mine", "unassigned")
 # Newest activity first; the id makes the order total for cursors. Only conversations with a
@@ -38,25 +39,55 @@ class InboxFilters:
     q: str = ""  # part of the contact's name
 
     @classmethod
-    def from_params(cls, params: Any) -> InboxFilters:
-        """Filters from query parameters; unknown values fall back to the defaults."""
-        view = params.get("view") or "all"
-        status = params.get("status", ConversationStatus.OPEN)
-        channel = params.get("channel") or ""
-        account: UUID | None
-        try:
-            account = UUID(params.get("account") or "") if params.get("account") else None
-        except ValueError:
-            account = None
-        return cls(view=view if view in VIEWS else "all",
-                   status=status if status in ConversationStatus.values else "",
-                   channel=channel if channel in ChannelKind.values else "",
-                   account_id=account, q=(params.get("q") or "").strip()[:100])
+    def from_params(cls, params: Any, *, default_status: str = ConversationStatus.OPEN,
+                    strict: bool = False) -> InboxFilters:
+        """Filters from query parameters, for the inbox page and the API alike: `view`,
+        `status` (missing means `default_status`, empty means every status), `channel`,
+        `account_id` (`account` too), `contact_id` and `q` (trimmed, at most 100
+        characters). An unknown value falls back to its default, or with `strict` is a
+        ValidationFailed naming the field."""
+        errors: dict[str, list[str]] = {}
+
+        def pick(field: str, value: Any, allowed: Any, default: str, message: str) -> str:
+            value = str(value or "")
+            if value and value not in allowed:
+                errors[field] = [message]
+                return default
+            return value
+
+        def uuid_of(field: str, value: Any) -> UUID | None:
+            if not value or isinstance(value, UUID):
+                return value or None
+            try:
+                return UUID(str(value))
+            except ValueError:
+                errors[field] = [_("Enter a valid id.")]
+                return None
+
+        status = params.get("status", default_status)
+        filters = cls(
+            view=pick("view", params.get("view"), VIEWS, "all",
+                      _("Use all, mine or unassigned.")) or "all",
+            status=pick("status", status, ConversationStatus.values, "",
+                        _("Choose a conversation status.")),
+            channel=pick("channel", params.get("channel"), ChannelKind.values, "",
+                         _("Choose a channel.")),
+            account_id=uuid_of("account_id", params.get("account_id")
+                               or params.get("account")),
+            contact_id=uuid_of("contact_id", params.get("contact_id")),
+            q=str(params.get("q") or "").strip()[:100])
+        if strict and errors:
+            raise ValidationFailed(fields=errors)
+        return filters
 
 
-def _base(tenant: Tenant, filters: InboxFilters) -> QuerySet[Conversation]:
-    """Conversations matching every filter except `view` (the counts split by view)."""
+def _base(tenant: Tenant, filters: InboxFilters, actor: Any = None) -> QuerySet[Conversation]:
+    """Conversations matching every filter except `view` (the counts split by view), with
+    the people `actor` may see (`people.visibility`)."""
     qs = Conversation.objects.filter(tenant=tenant, last_message_at__isnull=False)
+    scope = contact_scope_filter(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.channel:
@@ -81,21 +112,22 @@ def _view_q(view: str, user: User | None) -> Q:
 
 
 def conversation_list(*, tenant: Tenant, user: User | None,
-                      filters: InboxFilters) -> QuerySet[Conversation]:
+                      filters: InboxFilters, actor: Any = None) -> QuerySet[Conversation]:
     """`tenant`'s conversations matching `filters` (`mine` is `user`'s), newest activity
-    first, with contact, account and assignee loaded."""
-    return (_base(tenant, filters).filter(_view_q(filters.view, user))
+    first, with contact, account and assignee loaded; given `actor`, only with the people
+    the actor may see."""
+    return (_base(tenant, filters, actor).filter(_view_q(filters.view, user))
             .select_related("contact", "account", "assignee")
             .order_by(*CONVERSATION_ORDERING))
 
 
 def conversation_counts(*, tenant: Tenant, user: User | None, filters: InboxFilters,
-                        cap: int | None = None) -> dict[str, int]:
+                        cap: int | None = None, actor: Any = None) -> dict[str, int]:
     """How many conversations each view holds under the other filters, and how many have
     unread messages. Exact in one aggregate query; with `cap`, each count stops at `cap`
     (four small queries whose cost does not grow with the inbox — what the polled page uses,
     showing "cap+")."""
-    base = _base(tenant, filters)
+    base = _base(tenant, filters, actor)
     if cap is None:
         counts = base.aggregate(
             all=Count("id"),
@@ -110,11 +142,16 @@ def conversation_counts(*, tenant: Tenant, user: User | None, filters: InboxFilt
             for name, q in views.items()}
 
 
-def conversation_get(*, tenant: Tenant, conversation_id: Any) -> Conversation:
-    """One conversation of `tenant` with its contact, account and assignee, or `NotFound`."""
+def conversation_get(*, tenant: Tenant, conversation_id: Any, actor: Any = None
+                     ) -> Conversation:
+    """One conversation of `tenant` with its contact, account and assignee, or `NotFound`
+    (also when `actor` may not see its contact)."""
+    qs = Conversation.objects.select_related("contact", "account", "assignee")
+    scope = contact_scope_filter(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
     try:
-        return (Conversation.objects.select_related("contact", "account", "assignee")
-                .get(tenant=tenant, pk=conversation_id))
+        return qs.get(tenant=tenant, pk=conversation_id)
     except (Conversation.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFound(_("There is no such conversation.")) from None
 

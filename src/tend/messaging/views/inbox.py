@@ -66,13 +66,15 @@ def _tenant(request: HttpRequest) -> Tenant:
 def _list_context(request: HttpRequest, selected: Conversation | None) -> dict[str, Any]:
     tenant, user = _tenant(request), _actor(request).acting_user
     filters = InboxFilters.from_params(request.GET)
-    rows = list(conversation_list(tenant=tenant, user=user, filters=filters)[:LIST_ROWS])
+    actor = _actor(request)
+    rows = list(conversation_list(tenant=tenant, user=user, filters=filters,
+                                  actor=actor)[:LIST_ROWS])
     params = request.GET.copy()
     params.pop("v", None)
     return {
         "conversations": rows, "filters": filters,
         "counts": conversation_counts(tenant=tenant, user=user, filters=filters,
-                                      cap=COUNT_CAP),
+                                      cap=COUNT_CAP, actor=actor),
         "count_cap": COUNT_CAP,
         "selected": selected, "query": params.urlencode(),
         "statuses": ConversationStatus.choices, "channels": ChannelKind.choices,
@@ -120,7 +122,8 @@ def _composer_context(request: HttpRequest, conversation: Conversation, *,
 
 
 def _conversation(request: HttpRequest, conversation_id: UUID) -> Conversation:
-    return conversation_get(tenant=_tenant(request), conversation_id=conversation_id)
+    return conversation_get(tenant=_tenant(request), conversation_id=conversation_id,
+                            actor=_actor(request))
 
 
 @require_perm("conversations.view")
