@@ -368,9 +368,10 @@ def campaigns_runs(request: ApiRequest, campaign_id: UUID, page: Query[PageParam
 @router.get("/campaigns/{campaign_id}/interactions", response=Page[InteractionOut])
 def campaigns_interactions(request: ApiRequest, campaign_id: UUID, page: Query[PageParams]):
     """What happened to the campaign's messages, newest first. Needs `campaigns.view`."""
-    require(request, "campaigns.view")
+    actor = require(request, "campaigns.view")
     campaign = campaign_get(tenant=request.tenant, campaign_id=campaign_id)
-    return paginate(campaign_interactions(tenant=request.tenant, campaign=campaign), page,
+    return paginate(campaign_interactions(tenant=request.tenant, campaign=campaign,
+                                          actor=actor), page,
                     ordering=("-occurred_at", "-id"))
 
 

@@ -222,9 +222,9 @@ def segments_delete(request: ApiRequest, segment_id: UUID):
 @router.get("/segments/{segment_id}/members", response=Page[MemberOut])
 def segments_members(request: ApiRequest, segment_id: UUID, page: Query[PageParams]):
     """The members, most recent first. Needs `segments.view` and `contacts.view`."""
-    require(request, "segments.view", "contacts.view")
+    actor = require(request, "segments.view", "contacts.view")
     segment = segment_get(tenant=request.tenant, segment_id=segment_id)
-    return paginate(segment_members(tenant=request.tenant, segment=segment), page,
+    return paginate(segment_members(tenant=request.tenant, segment=segment, actor=actor), page,
                     ordering=("-matched_at", "-id"))
 
 

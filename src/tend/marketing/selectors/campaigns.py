@@ -84,10 +84,17 @@ def campaign_link_clicks(*, tenant: Tenant, campaign: Campaign) -> list[dict[str
     return [{"link": r["link"], "clicks": r["clicks"], "people": r["people"]} for r in rows]
 
 
-def campaign_interactions(*, tenant: Tenant, campaign: Campaign
+def campaign_interactions(*, tenant: Tenant, campaign: Campaign, actor: Any = None
                           ) -> QuerySet[CampaignInteraction]:
-    return (CampaignInteraction.objects.filter(tenant=tenant, campaign=campaign)
-            .order_by("-occurred_at", "-id"))
+    """What happened to the campaign's messages per recipient; given `actor`, only the
+    recipients the actor may see (`people.visibility`)."""
+    from tend.people.visibility import contact_scope_filter
+
+    qs = CampaignInteraction.objects.filter(tenant=tenant, campaign=campaign)
+    scope = contact_scope_filter(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
+    return qs.order_by("-occurred_at", "-id")
 
 
 def promoted_item_list(*, tenant: Tenant) -> QuerySet[PromotedItem]:

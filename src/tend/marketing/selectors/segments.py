@@ -15,6 +15,7 @@ from tend.core.errors import NotFound
 from tend.core.models import Tenant
 from tend.marketing.models import Segment, SegmentCount, SegmentMembership, SegmentRefresh
 from tend.people.models import Contact
+from tend.people.visibility import contact_scope_filter
 
 
 def segment_list(*, tenant: Tenant, search: str = "", type: str = "",
@@ -41,10 +42,15 @@ def segment_get(*, tenant: Tenant, segment_id: Any) -> Segment:
     return segment
 
 
-def segment_members(*, tenant: Tenant, segment: Segment) -> QuerySet[SegmentMembership]:
-    """The segment's memberships with their contacts (newest first by default)."""
-    return (SegmentMembership.objects.filter(tenant=tenant, segment=segment)
-            .select_related("contact", "added_by"))
+def segment_members(*, tenant: Tenant, segment: Segment, actor: Any = None
+                    ) -> QuerySet[SegmentMembership]:
+    """The segment's memberships with their contacts (newest first by default); given
+    `actor`, only the people the actor may see (`people.visibility`)."""
+    qs = SegmentMembership.objects.filter(tenant=tenant, segment=segment)
+    scope = contact_scope_filter(tenant=tenant, actor=actor)
+    if scope is not None:
+        qs = qs.filter(scope)
+    return qs.select_related("contact", "added_by")
 
 
 def segment_member_contacts(*, tenant: Tenant, segment: Segment) -> QuerySet[Contact]:

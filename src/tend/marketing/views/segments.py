@@ -189,7 +189,7 @@ def segments_detail(request: HttpRequest, org_slug: str, segment_id: UUID) -> Ht
     can_see_people = actor.has_perm("contacts.view")
     page: dict[str, Any] = {"items": [], "next_cursor": None}
     if can_see_people:
-        page = paginate(segment_members(tenant=tenant, segment=segment),
+        page = paginate(segment_members(tenant=tenant, segment=segment, actor=actor),
                         PageParams(cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE),
                         ordering=("-matched_at", "-id"))
     context = {
