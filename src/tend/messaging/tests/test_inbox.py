@@ -250,6 +250,18 @@ def test_inbox_filters_and_counts(tenant, owner, agent):
     assert "Badr Salem" in by_channel and "Amal Haddad" not in by_channel
     search = client.get(_url("inbox"), {"q": "badr"}).content.decode()
     assert "Badr Salem" in search and "Amal Haddad" not in search
+    # The page and the API read the same filters; the page forgives an unknown value, the
+    # API names it.
+    by_account = client.get(_url("inbox"), {"account_id": str(wa.pk), "view": "odd"})
+    assert by_account.status_code == 200
+    assert "Badr Salem" in by_account.content.decode()
+    assert "Amal Haddad" not in by_account.content.decode()
+    api = client.get("/api/v1/conversations", {"account_id": str(wa.pk)}).json()["items"]
+    assert [row["contact"]["display_name"] for row in api] == ["Badr Salem"]
+    bad = client.get("/api/v1/conversations", {"view": "odd"})
+    assert bad.status_code == 422
+    assert [(e["field"], e["message"]) for e in bad.json()["errors"]] == [
+        ("view", "Use all, mine or unassigned.")]
 
 
 def test_thread_reply_assign_resolve_and_poll(tenant, owner, agent):
