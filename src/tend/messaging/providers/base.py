@@ -178,6 +178,12 @@ class Provider:
         """What a stored event means; [] for events we do not act on."""
         return []
 
+    def acknowledge(self, account: ChannelAccount, items: list[InboundItem],
+                    new: int) -> HttpResponse | None:
+        """The answer to a verified webhook whose `items` were stored (`new` of them not
+        seen before) when the provider expects a particular body; None: a JSON count."""
+        return None
+
 
 _registry: dict[str, Provider] = {}
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +47,7 @@ from tend.people.choices import AliasType
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 DEFAULT_RETRY_AFTER = 1.0
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 BAD_NUMBER = {21211, 21614, 21612, 21408, 21610, 21606, 21217}
 THROTTLED = {20429, 14107}
 AUTH = {20003, 20005, 20008}
@@ -239,6 +240,12 @@ class SmsProvider(Provider):
         if not status:
             raise ValueError("neither a status callback nor an incoming message")
         return [InboundItem(event_id=f"{sid}:{status}", kind="status", payload=form)]
+
+    def acknowledge(self, account: ChannelAccount, items: list[InboundItem],
+                    new: int) -> HttpResponse:
+        """Twilio reads the answer to an incoming SMS as TwiML (instructions to reply); an
+        empty document says "nothing to do" (replies go out through the outbox)."""
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
     def parse(self, account: ChannelAccount,
               item: InboundItem) -> list[ParsedMessage | StatusUpdate]:

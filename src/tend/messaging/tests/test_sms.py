@@ -154,6 +154,9 @@ def test_an_incoming_sms_becomes_an_inbound_message(tenant, account, sms,
                                  HTTP_X_TWILIO_SIGNATURE=twilio_signature(url, params,
                                                                           sms.auth_token))
     assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "text/xml"
+    assert response.content == (b'<?xml version="1.0" encoding="UTF-8"?>'
+                                b"<Response></Response>")
     with tenant_scope(tenant):
         message = Message.objects.get()
         aliases = list(IdentityAlias.objects.filter(contact=message.contact)

@@ -71,7 +71,9 @@ def channel_hook(request: HttpRequest, key: str) -> HttpResponse:
                                     detail=_("The body could not be read: %(error)s")
                                     % {"error": exc})
         new = inbound_store(account=account, items=items)
-    return JsonResponse({"received": len(items), "new": len(new)})
+    answer = provider.acknowledge(account, items, len(new))
+    return answer if answer is not None else JsonResponse({"received": len(items),
+                                                            "new": len(new)})
 
 
 urlpatterns = [
