@@ -3,7 +3,7 @@
 One clock: an ACTIVE enrollment is due when `waiting_until` has passed. `run_due` (the tick,
 any number of workers at once) claims a batch of due enrollments with
 `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite: the single write lock of the
-IMMEDIATE transaction) and advances each of them *inside that transaction*: every step's
+IMMEDIATE transaction) and advances all of them *inside that transaction*: every step's
 effect (the outbox `Message` of a SEND, the tag of an UPDATE, the task of a CREATE_TASK), its
 `JourneyEnrollmentStep` history row and the enrollment's new position commit together or not
 at all. A worker killed mid-batch therefore leaves nothing behind; the next claim redoes the
@@ -11,29 +11,43 @@ batch from the same state, so no step's effect happens twice. The SEND's dedupe 
 (`journey:<enrollment>:<step>`, plus the history sequence number for a SEND on a loop) is the
 second belt: the outbox refuses a second message with the same key.
 
-Each enrollment runs in its own savepoint: a step that raises marks that enrollment FAILED
-(with the error as its exit reason) and the batch goes on.
+The batch moves set-based, a step at a time: the claimed enrollments are grouped by the step
+they stand on (journey, version, step), each group runs its step for all its enrollments at
+once — a CONDITION (or a WAIT until a rule) is one query for the whole group
+(`rule_contacts_many`), a SEND renders its template per contact into rows — and the groups
+of the next step form from where they went, until every enrollment waits or ends. At the end
+of the batch the outbox messages, the history rows and the new positions are written with
+one statement each (PostgreSQL: `INSERT … SELECT` and `UPDATE … FROM` over the rows sent as
+one JSON document), no model instance per row.
+
+Steps whose effects go through other modules' services (UPDATE, CREATE_TASK, WEBHOOK) run
+per enrollment, each in its own savepoint: one that raises takes its own effect back, marks
+its enrollment FAILED at that step (a FAILED history row with the error) and the batch goes
+on; the steps that enrollment took before stand, recorded.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tend.core.actors import Actor
 from tend.core.errors import TendError
+from tend.core.ids import uuid7
 from tend.core.models import Tenant
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.marketing.models_journeys import (
@@ -54,10 +68,11 @@ from tend.marketing.services.journeys_validation import (
 
 logger = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = 500
 # At most this many steps per enrollment per claim without a wait (validation forbids loops
 # without a WAIT; this only bounds a journey edited into a strange shape).
 MAX_STEPS_PER_RUN = 100
+COMPLETED_EVENT = "journey.completed"
 
 
 @dataclass
@@ -88,6 +103,26 @@ class _Graph:
     loops: set[str]
 
 
+@dataclass(eq=False)
+class _Walk:
+    """One claimed enrollment as the batch moves it (its row is written at the end)."""
+
+    pk: Any
+    journey_id: Any
+    version: int
+    contact_id: Any
+    contact: Any  # the fields a template may show, and `language`
+    step: JourneyStep | None
+    steps_taken: int
+    wait_started_at: datetime | None
+    status: str = EnrollmentStatus.ACTIVE
+    waiting_until: datetime | None = None
+    completed_at: datetime | None = None
+    exited_at: datetime | None = None
+    exit_reason: str = ""
+    moving: bool = True
+
+
 class _Batch:
     """Caches shared by the enrollments of one claim in one organization, and the rows the
     claim writes at its end (outbox messages, history rows, enrollment positions)."""
@@ -97,13 +132,14 @@ class _Batch:
         self.now = now
         self.actor = Actor.system()
         self.graphs: dict[tuple[Any, int], _Graph] = {}
+        self.journeys: dict[Any, Journey] = {}
         self.templates: dict[tuple[str, str, str], Any] = {}
         self.accounts: dict[str, Any] = {}
         self.counters: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.messages: list[Any] = []
-        self.history: list[JourneyEnrollmentStep] = []
-        self.changed: list[JourneyEnrollment] = []
-        self._matcher: Any = None
+        # Message rows (dicts of the varying columns) and history rows (tuples, see _row).
+        self.messages: list[dict[str, Any]] = []
+        self.history: list[tuple[Any, ...]] = []
+        self.walks: list[_Walk] = []
 
     def graph(self, journey_id: Any, version: int) -> _Graph:
         key = (journey_id, version)
@@ -133,21 +169,16 @@ class _Batch:
             self.accounts[channel] = default_account(tenant=self.tenant, kind=channel)
         return self.accounts[channel]
 
-    def matches(self, contact: Any, rule: dict[str, Any]) -> bool:
-        """`rule_matches` for one contact, with the field registry read once per batch (a
-        copy of one `ContactMatcher` per contact, each with its own facts)."""
-        from tend.rules import rule_matcher
-        from tend.rules.population import population
-        from tend.rules.registry import Facts
+    def matching(self, rule: dict[str, Any], contact_ids: Sequence[Any]) -> set[Any]:
+        """Which of `contact_ids` match `rule`: one query for all of them (the rule language
+        compiled to SQL; a contact that is not live never matches)."""
+        from tend.rules import rule_contacts_many
 
-        if self._matcher is None:
-            self._matcher = rule_matcher(tenant=self.tenant, contact=None, now=self.now,
-                                         trusted=True)
-        matcher = copy.copy(self._matcher)
-        matcher.contact = contact
-        matcher.live = contact.tenant_id == self.tenant.pk and population().is_member(contact)
-        matcher.facts = Facts(contact, matcher.ctx)
-        return bool(matcher.matches(rule))
+        if not contact_ids:
+            return set()
+        live = rule_contacts_many(tenant=self.tenant, rules={"rule": rule}, now=self.now,
+                                  trusted=True)["rule"]
+        return set(live.filter(pk__in=list(contact_ids)).values_list("pk", flat=True))
 
 
 def _zone(journey: Journey) -> ZoneInfo:
@@ -188,353 +219,494 @@ def split_variant(contact_id: Any, step_key: str, variants: list[dict[str, Any]]
     return variants[-1]
 
 
-# --- the steps --------------------------------------------------------------------------------
+# --- the steps, each for a group of enrollments standing on it ------------------------------
 
 
-def _send(b: _Batch, e: JourneyEnrollment, step: JourneyStep, graph: _Graph,
-          out: list[Any]) -> Outcome:
-    """Queue the step's template for the contact. The `Message` row is the one
+def _send(b: _Batch, w: _Walk, step: JourneyStep, graph: _Graph) -> Outcome:
+    """Queue the step's template for the contact. The message row is the one
     `message_enqueue` would write (MARKETING purpose, the organization's default account for
-    the channel, dedupe key `journey:<enrollment>:<step>`); it is inserted with the batch,
-    set-based, in the claim's transaction (the set-based twin of `message_enqueue`)."""
-    from tend.messaging.choices import MessageDirection, MessagePurpose, MessageStatus
-    from tend.messaging.models import Message
+    the channel, dedupe key `journey:<enrollment>:<step>`); the batch inserts its rows in one
+    statement, in the claim's transaction (the set-based twin of `message_enqueue`)."""
     from tend.messaging.services.templates import template_render
 
-    contact = e.contact
     channel, key = step.config.get("channel", ""), step.config.get("templateId", "")
-    template = b.template(key, channel, contact)
+    template = b.template(key, channel, w.contact)
     if template is None:
         return Outcome(StepResult.FAILED, {"error": f"no published template {key} ({channel})"},
                        end=EnrollmentStatus.FAILED, reason=f"No template {key} for {channel}")
-    rendered = template_render(tenant=b.tenant, template=template, contact=contact,
-                               extra={"journey": {"name": e.journey.name}})
-    dedupe_key = f"journey:{e.pk}:{step.pk}"
+    journey = b.journeys[w.journey_id]
+    rendered = template_render(tenant=b.tenant, template=template, contact=w.contact,
+                               extra={"journey": {"name": journey.name}})
+    dedupe_key = f"journey:{w.pk}:{step.pk}"
     if step.key in graph.loops:
-        dedupe_key += f":{e.steps_taken}"
-    message = Message(
-        tenant=b.tenant, contact=contact, account=b.account(channel), channel=channel,
-        direction=MessageDirection.OUTBOUND, purpose=MessagePurpose.MARKETING,
-        status=MessageStatus.QUEUED, body=rendered["body"], subject=rendered["subject"],
-        template=template, template_variables=rendered["variables"], dedupe_key=dedupe_key,
-        source=f"journey:{e.journey_id}",
-        metadata={"journey_id": str(e.journey_id), "enrollment_id": str(e.pk),
-                  "step": step.key},
-        queued_at=b.now, next_attempt_at=b.now)
-    out.append(message)
-    return Outcome(StepResult.COMPLETED, {"message_id": str(message.pk), "channel": channel,
+        dedupe_key += f":{w.steps_taken}"
+    account = b.account(channel)
+    message_id = uuid7()
+    b.messages.append({
+        "id": message_id, "contact": w.contact_id,
+        "account": account.pk if account is not None else None, "channel": channel,
+        "body": rendered["body"], "subject": rendered["subject"], "template": template.pk,
+        "template_variables": rendered["variables"], "dedupe_key": dedupe_key,
+        "source": f"journey:{w.journey_id}",
+        "metadata": {"journey_id": str(w.journey_id), "enrollment_id": str(w.pk),
+                     "step": step.key}})
+    return Outcome(StepResult.COMPLETED, {"message_id": str(message_id), "channel": channel,
                                           "template": key}, next_key=step.next_key)
 
 
-def _rule_true(b: _Batch, e: JourneyEnrollment, rule: dict[str, Any]) -> bool:
-    return b.matches(e.contact, rule)
-
-
-def _wait_arrive(b: _Batch, e: JourneyEnrollment, step: JourneyStep) -> Outcome:
+def _waits(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcome]:
+    """A WAIT for the enrollments arriving at it and those whose wait is due again: a
+    duration or a date sets the time; a WAIT until a rule goes on for the contacts that
+    match it now (one query for the group), looks again after `checkEvery`, and goes on
+    without a match at its timeout."""
     config = step.config
-    if config.get("untilRule"):
-        if _rule_true(b, e, config["untilRule"]):
-            return Outcome(StepResult.COMPLETED, {"matched": True}, next_key=step.next_key)
-        timeout = parse_duration(config.get("timeout")) or timedelta(days=1)
-        check = parse_duration(config.get("checkEvery")) or DEFAULT_CHECK_EVERY
-        until = min(b.now + check, b.now + timeout)
-        return Outcome(StepResult.WAITING, {"until_rule": True,
-                                            "timeout_at": (b.now + timeout).isoformat()},
-                       wait_until=until)
-    until = wait_deadline(config, e.journey, b.now) or b.now
-    if until <= b.now:
-        return Outcome(StepResult.COMPLETED, {"until": until.isoformat()},
-                       next_key=step.next_key)
-    return Outcome(StepResult.WAITING, {"until": until.isoformat()}, wait_until=until)
-
-
-def _wait_wake(b: _Batch, e: JourneyEnrollment, step: JourneyStep) -> Outcome:
-    """A waiting enrollment is due again: go on, or (WAIT until a rule) look again later."""
-    config = step.config
-    if not config.get("untilRule"):
-        return Outcome(StepResult.COMPLETED, {}, next_key=step.next_key)
-    if _rule_true(b, e, config["untilRule"]):
-        return Outcome(StepResult.COMPLETED, {"matched": True}, next_key=step.next_key)
-    started = e.wait_started_at or b.now
-    timeout_at = started + (parse_duration(config.get("timeout")) or timedelta(days=1))
-    if b.now >= timeout_at:
-        return Outcome(StepResult.COMPLETED, {"matched": False, "timed_out": True},
-                       next_key=step.next_key)
+    now = b.now
+    rule = config.get("untilRule")
+    if not rule:
+        out = []
+        for w in walks:
+            if w.wait_started_at is not None:
+                out.append(Outcome(StepResult.COMPLETED, {}, next_key=step.next_key))
+                continue
+            until = wait_deadline(config, b.journeys[w.journey_id], now) or now
+            if until <= now:
+                out.append(Outcome(StepResult.COMPLETED, {"until": until.isoformat()},
+                                   next_key=step.next_key))
+            else:
+                out.append(Outcome(StepResult.WAITING, {"until": until.isoformat()},
+                                   wait_until=until))
+        return out
+    matched = b.matching(rule, list({w.contact_id for w in walks}))
+    timeout = parse_duration(config.get("timeout")) or timedelta(days=1)
     check = parse_duration(config.get("checkEvery")) or DEFAULT_CHECK_EVERY
-    return Outcome(StepResult.WAITING, {}, wait_until=min(b.now + check, timeout_at))
+    out = []
+    for w in walks:
+        if w.contact_id in matched:
+            out.append(Outcome(StepResult.COMPLETED, {"matched": True}, next_key=step.next_key))
+        elif w.wait_started_at is None:
+            out.append(Outcome(StepResult.WAITING, {"until_rule": True,
+                                                    "timeout_at": (now + timeout).isoformat()},
+                               wait_until=min(now + check, now + timeout)))
+        elif now >= w.wait_started_at + timeout:
+            out.append(Outcome(StepResult.COMPLETED, {"matched": False, "timed_out": True},
+                               next_key=step.next_key))
+        else:
+            out.append(Outcome(StepResult.WAITING, {},
+                               wait_until=min(now + check, w.wait_started_at + timeout)))
+    return out
 
 
-def _update(b: _Batch, e: JourneyEnrollment, step: JourneyStep) -> Outcome:
+def _update(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
     """Set a field, a tag, the lifecycle stage or a static list membership through the
     people and segment services (each is a no-op when the contact already is that way)."""
     from tend.marketing.models import Segment
     from tend.marketing.services.membership import segment_add_members, segment_remove_members
+    from tend.people.models import Contact
     from tend.people.services.contacts import (
         contact_tags_add,
         contact_tags_remove,
         contact_update,
     )
 
-    config, contact = step.config, e.contact
+    config = step.config
     action, value = config.get("action"), config.get("value")
-    if action == "set_field":
-        name = config["field"]
-        data: dict[str, Any] = ({"custom": {name.removeprefix("custom."): value}}
-                                if name.startswith("custom.") else {name: value})
-        contact_update(tenant=b.tenant, actor=b.actor, contact=contact, data=data)
-    elif action == "set_lifecycle":
-        contact_update(tenant=b.tenant, actor=b.actor, contact=contact,
-                       data={"lifecycle_stage": value})
-    elif action == "add_tag":
-        contact_tags_add(tenant=b.tenant, actor=b.actor, contact=contact, tags=[value])
-    elif action == "remove_tag":
-        contact_tags_remove(tenant=b.tenant, actor=b.actor, contact=contact, tags=[value])
-    elif action in ("add_to_segment", "remove_from_segment"):
+    if action in ("add_to_segment", "remove_from_segment"):
         segment = Segment.objects.filter(tenant=b.tenant, pk=value).first()
         if segment is None:
             return Outcome(StepResult.SKIPPED, {"error": "list deleted"}, next_key=step.next_key)
         change = segment_add_members if action == "add_to_segment" else segment_remove_members
-        change(tenant=b.tenant, actor=b.actor, segment=segment, contact_ids=[contact.pk])
+        change(tenant=b.tenant, actor=b.actor, segment=segment, contact_ids=[w.contact_id])
+    elif action in ("set_field", "set_lifecycle", "add_tag", "remove_tag"):
+        contact = Contact.objects.get(tenant=b.tenant, pk=w.contact_id)
+        if action == "set_field":
+            name = config["field"]
+            data: dict[str, Any] = ({"custom": {name.removeprefix("custom."): value}}
+                                    if name.startswith("custom.") else {name: value})
+            contact_update(tenant=b.tenant, actor=b.actor, contact=contact, data=data)
+        elif action == "set_lifecycle":
+            contact_update(tenant=b.tenant, actor=b.actor, contact=contact,
+                           data={"lifecycle_stage": value})
+        elif action == "add_tag":
+            contact_tags_add(tenant=b.tenant, actor=b.actor, contact=contact, tags=[value])
+        else:
+            contact_tags_remove(tenant=b.tenant, actor=b.actor, contact=contact, tags=[value])
     return Outcome(StepResult.COMPLETED, {"action": action, "value": value,
                                           "field": config.get("field", "")},
                    next_key=step.next_key)
 
 
-def _create_task(b: _Batch, e: JourneyEnrollment, step: JourneyStep) -> Outcome:
+def _create_task(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
+    from tend.people.models import Contact
     from tend.people.services.tasks import task_create
 
     config = step.config
     due = parse_duration(config.get("dueIn")) if config.get("dueIn") else None
-    assignee = e.contact.owner if config.get("assignee") == "owner" else None
+    contact = Contact.objects.select_related("owner").get(tenant=b.tenant, pk=w.contact_id)
+    assignee = contact.owner if config.get("assignee") == "owner" else None
     task = task_create(tenant=b.tenant, actor=b.actor, title=config["title"],
                        description=config.get("description", ""),
                        due_at=b.now + due if due else None, assignee=assignee,
-                       contact=e.contact)
+                       contact=contact)
     return Outcome(StepResult.COMPLETED, {"task_id": str(task.pk)}, next_key=step.next_key)
 
 
-def _webhook(b: _Batch, e: JourneyEnrollment, step: JourneyStep) -> Outcome:
+def _webhook(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
     from tend.core.background import enqueue_on_commit
     from tend.marketing.tasks_journeys import journey_webhook_task
 
-    key = f"journey:{e.pk}:{step.pk}:{e.steps_taken}"
+    key = f"journey:{w.pk}:{step.pk}:{w.steps_taken}"
     enqueue_on_commit(journey_webhook_task, b.tenant.pk, step.config["url"], {
-        "journey_id": str(e.journey_id), "enrollment_id": str(e.pk),
-        "contact_id": str(e.contact_id), "step": step.key}, key)
+        "journey_id": str(w.journey_id), "enrollment_id": str(w.pk),
+        "contact_id": str(w.contact_id), "step": step.key}, key)
     return Outcome(StepResult.COMPLETED, {"url": step.config["url"], "idempotency_key": key},
                    next_key=step.next_key)
 
 
-def _execute(b: _Batch, e: JourneyEnrollment, step: JourneyStep, graph: _Graph,
-             out: list[Any]) -> Outcome:
+_EFFECTS = {StepType.UPDATE: _update, StepType.CREATE_TASK: _create_task,
+            StepType.WEBHOOK: _webhook}
+
+
+def _error_text(exc: Exception) -> str:
+    message = exc.message if isinstance(exc, TendError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, TendError) and exc.fields:
+        message += " " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
+    return message
+
+
+def _raised(exc: Exception, walk: _Walk) -> Outcome:
+    logger.warning("journey enrollment %s failed: %s", walk.pk, exc)
+    message = _error_text(exc)
+    return Outcome(StepResult.FAILED, {"error": message[:1000]}, end=EnrollmentStatus.FAILED,
+                   reason=message)
+
+
+def _run_group(b: _Batch, graph: _Graph, step: JourneyStep, walks: list[_Walk]) -> None:
+    """Run `step` for every enrollment of `walks` (all standing on it) and move each on."""
     type_ = step.type
+    outcomes: list[Outcome]
     if type_ == StepType.TRIGGER:
-        return Outcome(StepResult.COMPLETED, {}, next_key=step.next_key)
-    if type_ == StepType.SEND:
-        return _send(b, e, step, graph, out)
-    if type_ == StepType.WAIT:
-        return _wait_arrive(b, e, step)
-    if type_ == StepType.CONDITION:
-        matched = _rule_true(b, e, step.config["rule"])
-        return Outcome(StepResult.COMPLETED, {"matched": matched},
-                       next_key=step.yes_key if matched else step.no_key)
-    if type_ == StepType.SPLIT:
-        variant = split_variant(e.contact_id, step.key, step.config["variants"])
-        return Outcome(StepResult.COMPLETED, {"variant": variant["name"]},
-                       next_key=variant["next"])
-    if type_ == StepType.UPDATE:
-        return _update(b, e, step)
-    if type_ == StepType.CREATE_TASK:
-        return _create_task(b, e, step)
-    if type_ == StepType.WEBHOOK:
-        return _webhook(b, e, step)
-    return Outcome(StepResult.COMPLETED, {}, end=EnrollmentStatus.COMPLETED)
-
-
-# --- one enrollment -----------------------------------------------------------------------------
-
-
-def _finish(b: _Batch, e: JourneyEnrollment, status: str, reason: str = "") -> None:
-    e.status = status
-    e.waiting_until = None
-    e.wait_started_at = None
-    if status == EnrollmentStatus.COMPLETED:
-        e.completed_at = b.now
-        b.counters[e.journey_id]["total_completed"] += 1
+        outcomes = [Outcome(StepResult.COMPLETED, {}, next_key=step.next_key)] * len(walks)
+    elif type_ == StepType.END:
+        outcomes = [Outcome(StepResult.COMPLETED, {}, end=EnrollmentStatus.COMPLETED)
+                    ] * len(walks)
+    elif type_ in (StepType.WAIT, StepType.CONDITION):
+        try:
+            with transaction.atomic():
+                if type_ == StepType.WAIT:
+                    outcomes = _waits(b, step, walks)
+                else:
+                    matched = b.matching(step.config["rule"],
+                                         list({w.contact_id for w in walks}))
+                    outcomes = [Outcome(StepResult.COMPLETED, {"matched": True},
+                                        next_key=step.yes_key) if w.contact_id in matched
+                                else Outcome(StepResult.COMPLETED, {"matched": False},
+                                             next_key=step.no_key) for w in walks]
+        except Exception as exc:  # a broken rule fails the group, not the batch
+            outcomes = [_raised(exc, w) for w in walks]
+    elif type_ == StepType.SPLIT:
+        variants = step.config["variants"]
+        outcomes = []
+        for w in walks:
+            variant = split_variant(w.contact_id, step.key, variants)
+            outcomes.append(Outcome(StepResult.COMPLETED, {"variant": variant["name"]},
+                                    next_key=variant["next"]))
+    elif type_ == StepType.SEND:
+        outcomes = []
+        for w in walks:
+            try:
+                outcomes.append(_send(b, w, step, graph))
+            except Exception as exc:  # one contact's message must not stop the rest
+                outcomes.append(_raised(exc, w))
+    elif type_ in _EFFECTS:
+        effect = _EFFECTS[type_]
+        outcomes = []
+        for w in walks:
+            try:
+                with transaction.atomic():  # a savepoint: a failure takes its effect back
+                    outcomes.append(effect(b, w, step))
+            except Exception as exc:
+                outcomes.append(_raised(exc, w))
     else:
-        e.exited_at = b.now
-        e.exit_reason = reason[:200]
-        b.counters[e.journey_id]["total_failed" if status == EnrollmentStatus.FAILED
+        outcomes = [Outcome(StepResult.COMPLETED, {}, end=EnrollmentStatus.COMPLETED)
+                    ] * len(walks)
+    for w, outcome in zip(walks, outcomes, strict=True):
+        _move(b, graph, w, step, outcome)
+
+
+def _finish(b: _Batch, w: _Walk, status: str, reason: str = "") -> None:
+    w.status = status
+    w.moving = False
+    w.waiting_until = None
+    w.wait_started_at = None
+    if status == EnrollmentStatus.COMPLETED:
+        w.completed_at = b.now
+        b.counters[w.journey_id]["total_completed"] += 1
+    else:
+        w.exited_at = b.now
+        w.exit_reason = reason[:200]
+        b.counters[w.journey_id]["total_failed" if status == EnrollmentStatus.FAILED
                                  else "total_exited"] += 1
+
+
+def _move(b: _Batch, graph: _Graph, w: _Walk, step: JourneyStep, outcome: Outcome) -> None:
+    """Record what `step` did for `w` and put it where the outcome says."""
+    waking = step.type == StepType.WAIT and w.wait_started_at is not None
+    if outcome.wait_until is not None:
+        # The WAIT's history row is written when the wait ends.
+        if not waking:
+            w.wait_started_at = b.now
+        w.waiting_until = outcome.wait_until
+        w.moving = False
+        return
+    entered = w.wait_started_at if waking else b.now
+    w.wait_started_at = None
+    w.steps_taken += 1
+    b.history.append((uuid7(), w.pk, step.pk, w.steps_taken, step.key, step.type,
+                      outcome.status, outcome.result, entered))
+    if outcome.end:
+        _finish(b, w, outcome.end, outcome.reason)
+        return
+    following = graph.steps.get(outcome.next_key)
+    if following is None:
+        _finish(b, w, EnrollmentStatus.FAILED,
+                f"Step {step.key} leads to a step that does not exist.")
+        return
+    w.step = following
+
+
+def _walk_all(b: _Batch) -> None:
+    """Move every claimed enrollment, the groups standing on the same step together, until
+    each waits or ends."""
+    moving = [w for w in b.walks if w.moving]
+    for _ in range(MAX_STEPS_PER_RUN):
+        if not moving:
+            return
+        groups: dict[tuple[Any, int, Any], list[_Walk]] = defaultdict(list)
+        for w in moving:
+            assert w.step is not None
+            groups[(w.journey_id, w.version, w.step.pk)].append(w)
+        for (journey_id, version, _step), walks in groups.items():
+            _run_group(b, b.graph(journey_id, version), walks[0].step, walks)  # type: ignore[arg-type]
+        moving = [w for w in moving if w.moving]
+    for w in moving:
+        # Came back round without a wait: carry on at the next claim.
+        w.waiting_until = b.now
+        w.moving = False
+
+
+# --- set-based writes ---------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # UUIDs
+
+
+def _json_rows(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as one JSON array of arrays: PostgreSQL reads them with `json_array_elements`,
+    one parameter however many rows (quoting arrays of values parameter by parameter costs
+    more than the statement)."""
+    return json.dumps(rows, default=_json_default, separators=(",", ":"))
+
+
+def _pg_column(model_field: Any, i: int) -> str:
+    """Element `i` of row `r` as the column's type (JSON columns take the element as is)."""
+    db_type = model_field.db_type(connection)
+    if isinstance(model_field, models.JSONField):
+        return f"CAST(r -> {i} AS {db_type})"
+    return f"CAST(r ->> {i} AS {db_type})"
+
+
+def insert_rows(model: type[models.Model], varying: Sequence[str], rows: Sequence[Sequence[Any]],
+                constants: dict[str, Any], *, ignore_conflicts: bool = False) -> int:
+    """Insert `rows` (values of the fields named in `varying`, in order) into `model`'s
+    table with one statement, every other column set to `constants[name]` or the field's
+    default; returns how many rows were inserted. PostgreSQL: `INSERT … SELECT … FROM
+    json_array_elements(<the rows as one JSON document>)`, so the statement has a handful of
+    parameters however many rows, and no model instance is built. Other databases: `executemany`."""
+    if not rows:
+        return 0
+    meta = model._meta
+    quote = connection.ops.quote_name
+    by_name = {f.name: f for f in meta.concrete_fields}
+    fixed: dict[str, Any] = {}
+    for f in meta.concrete_fields:
+        if f.name in varying:
+            continue
+        value = constants[f.name] if f.name in constants else f.get_default()
+        fixed[f.name] = f.get_db_prep_save(value, connection)
+    columns = [quote(by_name[n].column) for n in varying] + [
+        quote(by_name[n].column) for n in fixed]
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            selects = [_pg_column(by_name[n], i) for i, n in enumerate(varying)]
+            selects += [f"CAST(%s AS {by_name[n].db_type(connection)})" for n in fixed]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+                f"SELECT {', '.join(selects)} FROM json_array_elements(CAST(%s AS json)) AS r"
+                f"{conflict}", [*fixed.values(), _json_rows(rows)])
+            return max(cursor.rowcount, 0)
+        fields = [by_name[n] for n in varying]
+        tail = list(fixed.values())
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES "
+            f"({', '.join(['%s'] * len(columns))}){conflict}",
+            [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]
+             + tail for row in rows])
+        return max(cursor.rowcount, 0)
 
 
 _SAVED = ["current_step", "status", "waiting_until", "wait_started_at", "steps_taken",
           "completed_at", "exited_at", "exit_reason", "updated_at"]
 
 
-# Steps whose effects are written at once through other modules' services (the rest only
-# add rows the batch writes at its end): an enrollment reaching one opens a savepoint, so a
-# failure later in the same walk takes the effect back with it.
-_EFFECTFUL = frozenset({StepType.UPDATE, StepType.CREATE_TASK, StepType.WEBHOOK})
-
-
-def _advance(b: _Batch, e: JourneyEnrollment) -> int:
-    """Walk one claimed enrollment to its next wait or its end; returns the steps taken.
-    Runs inside the claim's transaction; its rows join the batch's only when it gets through
-    without an error."""
-    graph = b.graph(e.journey_id, e.version)
-    step = graph.by_id.get(e.current_step_id)
-    if step is None:
-        _finish(b, e, EnrollmentStatus.FAILED, "The step it was on no longer exists.")
-        b.changed.append(e)
-        return 0
-    contact = e.contact
-    if contact.status in ("MERGED", "DELETED") or contact.deleted_at or contact.erased_at:
-        _finish(b, e, EnrollmentStatus.EXITED, "The contact was deleted or merged.")
-        b.changed.append(e)
-        return 0
-    rows: list[JourneyEnrollmentStep] = []
-    messages: list[Any] = []
-    savepoint = None
-    taken = 0
-    try:
-        for _ in range(MAX_STEPS_PER_RUN):
-            if step.type == StepType.WAIT and e.wait_started_at is not None:
-                outcome = _wait_wake(b, e, step)
-                if outcome.wait_until is not None:
-                    e.waiting_until = outcome.wait_until
-                    break
-                entered = e.wait_started_at
-                e.wait_started_at = None
-            else:
-                if step.type in _EFFECTFUL and savepoint is None:
-                    savepoint = transaction.savepoint()
-                entered = b.now
-                outcome = _execute(b, e, step, graph, messages)
-                if outcome.wait_until is not None:
-                    # The WAIT's history row is written when the wait ends.
-                    e.current_step = step
-                    e.wait_started_at = b.now
-                    e.waiting_until = outcome.wait_until
-                    break
-            e.steps_taken += 1
-            taken += 1
-            rows.append(JourneyEnrollmentStep(
-                tenant=b.tenant, enrollment=e, step=step, seq=e.steps_taken, step_key=step.key,
-                step_type=step.type, status=outcome.status, result=outcome.result,
-                entered_at=entered, completed_at=b.now))
-            if outcome.end:
-                e.current_step = step
-                _finish(b, e, outcome.end, outcome.reason)
-                break
-            following = graph.steps.get(outcome.next_key)
-            if following is None:
-                e.current_step = step
-                _finish(b, e, EnrollmentStatus.FAILED,
-                        f"Step {step.key} leads to a step that does not exist.")
-                break
-            step = following
-        else:
-            # Came back round without a wait: carry on at the next claim.
-            e.current_step = step
-            e.waiting_until = b.now
-    except Exception:
-        if savepoint is not None:
-            transaction.savepoint_rollback(savepoint)
-        raise
-    if savepoint is not None:
-        transaction.savepoint_commit(savepoint)
-    b.history.extend(rows)
-    b.messages.extend(messages)
-    b.changed.append(e)
-    return taken
-
-
-def _fail(b: _Batch, e: JourneyEnrollment, exc: Exception) -> None:
-    """After a step raised (its effects taken back): the enrollment fails, with a history
-    row saying why, and the rest of the batch goes on."""
-    message = exc.message if isinstance(exc, TendError) else f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, TendError) and exc.fields:
-        message += " " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
-    fresh = JourneyEnrollment.objects.select_related("current_step").get(pk=e.pk)
-    step = fresh.current_step
-    fresh.steps_taken += 1
-    if step is not None:
-        b.history.append(JourneyEnrollmentStep(
-            tenant=b.tenant, enrollment=fresh, step=step, seq=fresh.steps_taken,
-            step_key=step.key, step_type=step.type, status=StepResult.FAILED,
-            result={"error": message[:1000]}, entered_at=b.now, completed_at=b.now))
-    _finish(b, fresh, EnrollmentStatus.FAILED, message)
-    e.status = fresh.status
-    b.changed.append(fresh)
-
-
-def _update_positions(enrollments: list[JourneyEnrollment], now: datetime) -> None:
-    """One UPDATE statement per enrollment, sent with `executemany` (pipelined by the
-    driver): Django's `bulk_update` builds a CASE per column and row, which costs more
-    than the work it saves at these sizes."""
+def _update_positions(walks: list[_Walk], now: datetime) -> None:
+    """The enrollments' new positions. PostgreSQL: one `UPDATE … FROM json_array_elements(…)`; other
+    databases: one UPDATE per enrollment through `executemany`."""
     meta = JourneyEnrollment._meta
+    quote = connection.ops.quote_name
     columns: list[Any] = [meta.get_field(name) for name in _SAVED]
     pk: Any = meta.pk
-    sql = (f"UPDATE {connection.ops.quote_name(meta.db_table)} SET "
-           + ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in columns)
-           + f" WHERE {connection.ops.quote_name(pk.column)} = %s")
-    rows = []
-    for e in enrollments:
-        e.updated_at = now
-        rows.append([f.get_db_prep_save(getattr(e, f.attname), connection) for f in columns]
-                    + [pk.get_db_prep_value(e.pk, connection)])
+    values = [[w.step.pk if w.step is not None else None, w.status, w.waiting_until,
+               w.wait_started_at, w.steps_taken, w.completed_at, w.exited_at, w.exit_reason,
+               now] for w in walks]
+    table = quote(meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            sets = ", ".join(f"{quote(f.column)} = {_pg_column(f, i + 1)}"
+                             for i, f in enumerate(columns))
+            cursor.execute(
+                f"UPDATE {table} AS e SET {sets} FROM json_array_elements(CAST(%s AS json)) "
+                f"AS r WHERE e.{quote(pk.column)} = CAST(r ->> 0 AS uuid)",
+                [_json_rows([[w.pk, *row] for w, row in zip(walks, values, strict=True)])])
+            return
+        sql = (f"UPDATE {table} SET "
+               + ", ".join(f"{quote(f.column)} = %s" for f in columns)
+               + f" WHERE {quote(pk.column)} = %s")
+        cursor.executemany(sql, [
+            [f.get_db_prep_save(v, connection) for f, v in zip(columns, row, strict=True)]
+            + [pk.get_db_prep_value(w.pk, connection)] for w, row in zip(walks, values,
+                                                                      strict=True)])
+
+
+_MESSAGE_FIELDS = ("id", "contact", "account", "channel", "body", "subject", "template",
+                   "template_variables", "dedupe_key", "source", "metadata")
+_HISTORY_FIELDS = ("id", "enrollment", "step", "seq", "step_key", "step_type", "status",
+                   "result", "entered_at")
+
+
+def _write_messages(b: _Batch) -> None:
+    """The outbox messages of the batch's SENDs, one statement; a dedupe key seen before
+    keeps its first message, and the history names that one."""
+    from tend.messaging.choices import MessageDirection, MessagePurpose, MessageStatus
+    from tend.messaging.models import Message
+    from tend.messaging.outbox import outbox_wake
+
+    inserted = insert_rows(
+        Message, _MESSAGE_FIELDS, [[m[name] for name in _MESSAGE_FIELDS] for m in b.messages],
+        {"tenant": b.tenant.pk, "direction": MessageDirection.OUTBOUND,
+         "purpose": MessagePurpose.MARKETING, "status": MessageStatus.QUEUED,
+         "queued_at": b.now, "next_attempt_at": b.now, "created_at": b.now,
+         "updated_at": b.now}, ignore_conflicts=True)
+    if inserted != len(b.messages):
+        keys = {m["dedupe_key"]: str(m["id"]) for m in b.messages}
+        stored = {k: str(pk) for k, pk in Message.objects.filter(
+            tenant=b.tenant, dedupe_key__in=list(keys)).values_list("dedupe_key", "pk")}
+        moved = {keys[k]: stored[k] for k in keys if k in stored and stored[k] != keys[k]}
+        if moved:
+            for row in b.history:
+                result = row[7]
+                if result.get("message_id") in moved:
+                    result["message_id"] = moved[result["message_id"]]
+    transaction.on_commit(outbox_wake)
+
+
+def _emit_completed(b: _Batch) -> None:
+    """`journey.completed` for the enrollments that reached their END, queued in the
+    claim's transaction (so an event is queued exactly when its enrollment completes), all
+    of the batch's in one insert; a webhook problem never stops the journey."""
+    from tend.marketing.services.webhooks_out import is_listened, webhook_emit_many
+
+    done = [w for w in b.walks if w.status == EnrollmentStatus.COMPLETED]
+    if not done or not is_listened(b.tenant, COMPLETED_EVENT):
+        return
+    try:
+        with transaction.atomic():
+            webhook_emit_many(tenant=b.tenant, key=COMPLETED_EVENT, payloads=[{
+                "journey": {"id": w.journey_id, "name": b.journeys[w.journey_id].name,
+                            "version": w.version},
+                "enrollment": {"id": w.pk, "steps_taken": w.steps_taken,
+                               "completed_at": w.completed_at},
+                "contact_id": w.contact_id} for w in done])
+    except Exception:
+        logger.exception("%s webhooks not queued", COMPLETED_EVENT)
 
 
 def _flush(b: _Batch) -> None:
-    """Write what the batch decided: the outbox messages (one statement; a dedupe key seen
-    before keeps its first message), the history rows, the enrollments' new positions and
-    the journeys' counters."""
-    from tend.messaging.models import Message
-
+    """Write what the batch decided: the outbox messages, the history rows, the
+    enrollments' new positions and the journeys' counters (a statement each)."""
     if b.messages:
-        Message.objects.bulk_create(b.messages, ignore_conflicts=True)
-        keys = {m.dedupe_key: str(m.pk) for m in b.messages}
-        stored = {k: str(pk) for k, pk in Message.objects.filter(
-            tenant=b.tenant, dedupe_key__in=list(keys)).values_list("dedupe_key", "pk")}
-        if stored != keys:
-            # A message with the key existed already: the history names that one.
-            moved = {keys[k]: stored[k] for k in keys if stored.get(k) != keys[k]}
-            for row in b.history:
-                if row.result.get("message_id") in moved:
-                    row.result = {**row.result, "message_id": moved[row.result["message_id"]]}
-        from tend.messaging.outbox import outbox_wake
-
-        transaction.on_commit(outbox_wake)
+        _write_messages(b)
     if b.history:
-        JourneyEnrollmentStep.objects.bulk_create(b.history)
-    if b.changed:
-        _update_positions(b.changed, b.now)
+        insert_rows(JourneyEnrollmentStep, _HISTORY_FIELDS, b.history,
+                    {"tenant": b.tenant.pk, "created_at": b.now, "updated_at": b.now,
+                     "completed_at": b.now})
+    if b.walks:
+        _update_positions(b.walks, b.now)
     for journey_id, counts in b.counters.items():
         Journey.objects.filter(tenant=b.tenant, pk=journey_id).update(
             **{name: F(name) + n for name, n in counts.items()})
+    _emit_completed(b)
+
+
+_CONTACT = ("status", "deleted_at", "erased_at", "first_name", "last_name", "display_name",
+            "city", "country", "language", "job_title", "primary_email", "primary_phone")
+
+
+def _load(b: _Batch, ids: list[Any]) -> None:
+    """The claimed enrollments that are still ACTIVE, with what their steps read of the
+    contact (the fields a template may show), as plain rows."""
+    from tend.messaging.rendering import CONTACT_FIELDS
+
+    shown = [name for name in _CONTACT if name in CONTACT_FIELDS]
+    rows = JourneyEnrollment.objects.filter(
+        tenant=b.tenant, pk__in=ids, status=EnrollmentStatus.ACTIVE).values_list(
+        "pk", "journey_id", "version", "contact_id", "current_step_id", "wait_started_at",
+        "steps_taken", "contact__status", "contact__deleted_at", "contact__erased_at",
+        *[f"contact__{name}" for name in shown])
+    journey_ids = set()
+    for row in rows:
+        (pk, journey_id, version, contact_id, step_id, wait_started_at, steps_taken,
+         status, deleted_at, erased_at) = row[:10]
+        contact = SimpleNamespace(**dict(zip(shown, row[10:], strict=True)))
+        graph = b.graph(journey_id, version)
+        w = _Walk(pk, journey_id, version, contact_id, contact, graph.by_id.get(step_id),
+                  steps_taken, wait_started_at)
+        b.walks.append(w)
+        journey_ids.add(journey_id)
+        if w.step is None:
+            _finish(b, w, EnrollmentStatus.FAILED, "The step it was on no longer exists.")
+        elif status in ("MERGED", "DELETED") or deleted_at or erased_at:
+            _finish(b, w, EnrollmentStatus.EXITED, "The contact was deleted or merged.")
+    b.journeys = {j.pk: j for j in Journey.objects.filter(tenant=b.tenant, pk__in=journey_ids)
+                  .only("pk", "name", "time_zone")}
 
 
 def _process(tenant: Tenant, ids: list[Any], now: datetime, stats: RunStats) -> None:
     """Advance the claimed enrollments `ids` of one organization (inside the claim's
     transaction and the organization's scope)."""
     b = _Batch(tenant, now)
-    enrollments = (JourneyEnrollment.objects.filter(tenant=tenant, pk__in=ids,
-                                                    status=EnrollmentStatus.ACTIVE)
-                   .select_related("contact", "journey"))
-    for e in enrollments:
-        try:
-            stats.steps += _advance(b, e)
-        except Exception as exc:  # one broken enrollment must not stop the rest
-            logger.warning("journey enrollment %s failed: %s", e.pk, exc)
-            _fail(b, e, exc)
-        if e.status == EnrollmentStatus.COMPLETED:
-            stats.completed += 1
-        elif e.status == EnrollmentStatus.FAILED:
-            stats.failed += 1
+    _load(b, ids)
+    _walk_all(b)
     _flush(b)
+    stats.steps += len(b.history)
+    for w in b.walks:
+        if w.status == EnrollmentStatus.COMPLETED:
+            stats.completed += 1
+        elif w.status == EnrollmentStatus.FAILED:
+            stats.failed += 1
 
 
 def _claim_and_run(query: Any, now: datetime, batch: int, stats: RunStats) -> int:
