@@ -53,3 +53,7 @@ def register() -> None:
     from tend.community.services import care_reminders
 
     care_reminders.register()
+
+    from tend.community.services import care_privacy
+
+    care_privacy.register()
