@@ -25,7 +25,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -280,6 +280,39 @@ def webhook_emit(*, tenant: Tenant, key: str, payload: dict[str, Any],
                             payload=body, next_attempt_at=now) for s in subscriptions])
     _wake(tenant)
     return len(subscriptions)
+
+
+def webhook_emit_many(*, tenant: Tenant, key: str, payloads: Sequence[dict[str, Any]]) -> int:
+    """Queue one event `key` per payload (as `webhook_emit` does for one) with a single
+    insert of every delivery, for a batch of changes that each are an event (a batch of
+    enrollments completing a journey). May run inside the transaction of the changes: the
+    deliveries then commit or roll back with them. Returns how many deliveries were queued."""
+    if key not in _events:
+        raise ValueError(f"unknown webhook event {key!r}")
+    if not payloads:
+        return 0
+    with tenant_scope(tenant):
+        listened = _listened_keys(tenant)
+        if key not in listened and ALL_EVENTS not in listened:
+            return 0
+        subscriptions = [s for s in WebhookSubscription.objects.filter(
+            tenant=tenant, is_active=True)
+            if key in s.event_types or ALL_EVENTS in s.event_types]
+        if not subscriptions:
+            return 0
+        now = timezone.now()
+        rows = []
+        for payload in payloads:
+            event_id = uuid.uuid4()
+            body = _envelope(tenant, key, event_id, _json_safe(payload), now)
+            if len(json.dumps(body)) > MAX_PAYLOAD_BYTES:
+                body["data"] = {"truncated": True}
+            rows += [WebhookDelivery(tenant=tenant, subscription=s, event_id=event_id,
+                                     event_type=key, payload=body, next_attempt_at=now)
+                     for s in subscriptions]
+        WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
+    _wake(tenant)
+    return len(rows)
 
 
 def _wake(tenant: Tenant) -> None:
