@@ -116,16 +116,16 @@ def _merge_path(tenant: Tenant, winner: Contact, loser: Contact) -> None:
     LessonProgress.objects.filter(tenant=tenant, taught_by=loser).update(taught_by=winner)
     mine = {p.lesson_id: p for p in LessonProgress.objects.filter(tenant=tenant,
                                                                    contact=winner)}
-    for row in LessonProgress.objects.filter(tenant=tenant, contact=loser):
-        kept = mine.get(row.lesson_id)
+    for progress in LessonProgress.objects.filter(tenant=tenant, contact=loser):
+        kept = mine.get(progress.lesson_id)
         if kept is None:
-            row.contact = winner
-            row.save(update_fields=["contact", "updated_at"])
+            progress.contact = winner
+            progress.save(update_fields=["contact", "updated_at"])
             continue
-        if row.received_at < kept.received_at:
-            kept.received_at, kept.taught_by_id = row.received_at, row.taught_by_id
+        if progress.received_at < kept.received_at:
+            kept.received_at, kept.taught_by_id = progress.received_at, progress.taught_by_id
             kept.save(update_fields=["received_at", "taught_by", "updated_at"])
-        row.delete()
+        progress.delete()
 
 
 def _merge_practice(tenant: Tenant, winner: Contact, loser: Contact) -> None:
