@@ -48,7 +48,7 @@ def activity_kinds(activity: Any) -> list[str] | None:
         kinds += change_kinds(list((activity.metadata or {}).get("fields") or []))
     elif activity.type == "CONSENT_CHANGED":
         kinds += ["consent", "contact:email_opt_in", "contact:sms_opt_in",
-                  "contact:whatsapp_opt_in", "contact:telegram_opt_in"]
+                  "contact:whatsapp_opt_in", "contact:telegram_opt_in", "contact:web_opt_in"]
     return kinds
 
 

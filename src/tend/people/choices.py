@@ -98,6 +98,7 @@ class ConsentChannel(models.TextChoices):
     TELEGRAM = "TELEGRAM", _("Telegram")
     PHONE = "PHONE", _("Phone calls")
     PUSH = "PUSH", _("Push notifications")
+    WEB = "WEB", _("In-app and web chat")
 
 
 class ConsentPurpose(models.TextChoices):

@@ -48,6 +48,7 @@ CONSENT_FLAGS = {
     ChannelKind.SMS: "sms_opt_in",
     ChannelKind.WHATSAPP: "whatsapp_opt_in",
     ChannelKind.TELEGRAM: "telegram_opt_in",
+    ChannelKind.WEB: "web_opt_in",
 }
 # The identities a channel can reach a person at (the outbox picks the address at send time).
 ADDRESS_TYPES: dict[str, tuple[str, ...]] = {

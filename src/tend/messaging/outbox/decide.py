@@ -27,6 +27,7 @@ CONSENT_FLAGS = {
     ChannelKind.SMS: "sms_opt_in",
     ChannelKind.WHATSAPP: "whatsapp_opt_in",
     ChannelKind.TELEGRAM: "telegram_opt_in",
+    ChannelKind.WEB: "web_opt_in",
 }
 # Where a provider declares no limits of its own.
 KIND_DEFAULT_LIMITS = {

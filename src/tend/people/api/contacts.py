@@ -123,7 +123,8 @@ class ContactOut(Schema):
     @staticmethod
     def resolve_consent(obj: Contact) -> dict[str, bool]:
         return {"email": obj.email_opt_in, "sms": obj.sms_opt_in,
-                "whatsapp": obj.whatsapp_opt_in, "telegram": obj.telegram_opt_in}
+                "whatsapp": obj.whatsapp_opt_in, "telegram": obj.telegram_opt_in,
+                "web": obj.web_opt_in}
 
     @staticmethod
     def resolve_metrics(obj: Contact) -> Contact:

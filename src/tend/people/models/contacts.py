@@ -99,6 +99,7 @@ class Contact(TenantModel):
     sms_opt_in = models.BooleanField(default=False)
     whatsapp_opt_in = models.BooleanField(default=False)
     telegram_opt_in = models.BooleanField(default=False)
+    web_opt_in = models.BooleanField(default=False)
 
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")

@@ -1,8 +1,8 @@
 """Consent: what each person agreed to be contacted about, per channel and purpose.
 
 `Consent` holds the current state, `ConsentEvent` the append-only history. The contact's
-`email_opt_in`, `sms_opt_in`, `whatsapp_opt_in` and `telegram_opt_in` flags are copies of
-the MARKETING consents, refreshed here and nowhere else.
+`email_opt_in`, `sms_opt_in`, `whatsapp_opt_in`, `telegram_opt_in` and `web_opt_in` (in-app
+and web chat) flags are copies of the MARKETING consents, refreshed here and nowhere else.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ OPT_IN_FLAGS = {
     ConsentChannel.SMS: "sms_opt_in",
     ConsentChannel.WHATSAPP: "whatsapp_opt_in",
     ConsentChannel.TELEGRAM: "telegram_opt_in",
+    ConsentChannel.WEB: "web_opt_in",
 }
 
 

@@ -319,7 +319,7 @@ def contact_merge(*, tenant: Tenant, actor: Actor, winner: Contact, loser: Conta
         Contact.objects.filter(pk=loser.pk).update(
             status=ContactStatus.MERGED, merged_into=winner, merged_at=now,
             primary_email="", primary_phone="", email_opt_in=False, sms_opt_in=False,
-            whatsapp_opt_in=False, telegram_opt_in=False, updated_at=now,
+            whatsapp_opt_in=False, telegram_opt_in=False, web_opt_in=False, updated_at=now,
             updated_by=actor.acting_user,
         )
         loser.refresh_from_db()

@@ -236,8 +236,8 @@ def _erase(tenant: Tenant, actor: Actor, contact: Contact, reason: str) -> None:
         state="", postal_code="", country="", language="", time_zone="", job_title="",
         custom={}, external_ids={}, primary_email="", primary_phone="",
         email_opt_in=False, sms_opt_in=False, whatsapp_opt_in=False, telegram_opt_in=False,
-        status=ContactStatus.DELETED, deleted_at=Coalesce("deleted_at", now), erased_at=now,
-        updated_at=now, updated_by=actor.acting_user,
+        web_opt_in=False, status=ContactStatus.DELETED, deleted_at=Coalesce("deleted_at", now),
+        erased_at=now, updated_at=now, updated_by=actor.acting_user,
     )
     contact.refresh_from_db()
     audit_record(tenant=tenant, actor=actor, action="contact.erased", entity_type="contact",
