@@ -32,4 +32,20 @@ def register() -> None:
 
     pods_panels.register()
 
+    from tend.community.services import pods_people
+    from tend.community.services.commitments import COMPLETED_TYPE
+    from tend.community.services.pods_core import JOINED_TYPE, LEFT_TYPE
+    from tend.people.merging import register_merge_participant
+    from tend.people.privacy_registry import register_privacy_eraser, register_privacy_exporter
+    from tend.people.timeline import TimelineRenderer, register_timeline_renderer
+
+    register_merge_participant("community.pods", pods_people.merge_pods_rows)
+    register_privacy_exporter("pods", pods_people.export_pods)
+    register_privacy_eraser("pods", pods_people.erase_pods)
+    register_timeline_renderer(JOINED_TYPE, TimelineRenderer(
+        "user-plus", _("Joined the pod %(title)s")))
+    register_timeline_renderer(LEFT_TYPE, TimelineRenderer("dot", _("Left the pod %(title)s")))
+    register_timeline_renderer(COMPLETED_TYPE, TimelineRenderer(
+        "star", _("Completed a commitment: %(title)s")))
+
     from tend.community import demo_pods  # noqa: F401

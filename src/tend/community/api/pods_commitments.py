@@ -20,6 +20,7 @@ from tend.community.services.commitments import (
     commitment_check_in,
     commitment_create,
     commitment_set_status,
+    commitment_update,
     goal_create,
     goal_update,
 )
@@ -58,6 +59,19 @@ class CommitmentIn(Schema):
     due_date: date | None = None
     goal_id: UUID | None = None
     shared_with_pod: bool = False
+
+
+class CommitmentPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, max_length=1000)
+    category: str | None = Field(None, max_length=40)
+    difficulty: int | None = None
+    estimated_minutes: int | None = None
+    due_date: date | None = None
+    goal_id: UUID | None = None
+    shared_with_pod: bool | None = None
+    status: str | None = None
 
 
 class StatusIn(Schema):
@@ -168,6 +182,25 @@ def commitments_get(request: ApiRequest, commitment_id: UUID) -> Any:
     return commitment_get(tenant=request.tenant, commitment_id=commitment_id)
 
 
+@router.patch("/community/commitments/{commitment_id}", response=CommitmentOut)
+def commitments_update(request: ApiRequest, commitment_id: UUID,
+                       payload: CommitmentPatch) -> Any:
+    """Edit a commitment (a new text is scored again; `original_text` keeps the first
+    wording). `null` clears estimated_minutes, due_date and goal_id. Needs `pods.change`."""
+    actor = require(request, "pods.change")
+    return commitment_update(tenant=request.tenant, actor=actor, commitment=commitment_get(
+        tenant=request.tenant, commitment_id=commitment_id),
+        data=payload.model_dump(exclude_unset=True))
+
+
+@router.get("/community/commitments/{commitment_id}/check-ins", response=list[CheckInOut])
+def commitments_check_ins(request: ApiRequest, commitment_id: UUID) -> Any:
+    """The commitment's check-ins, newest day first (at most 366)."""
+    require(request, "pods.view")
+    commitment = commitment_get(tenant=request.tenant, commitment_id=commitment_id)
+    return list(commitment.checkins.filter(tenant=request.tenant).order_by("-day")[:366])
+
+
 @router.post("/community/commitments/{commitment_id}/status", response=CommitmentOut)
 def commitments_status(request: ApiRequest, commitment_id: UUID, payload: StatusIn) -> Any:
     actor = require(request, "pods.change")
@@ -198,6 +231,12 @@ def goals_create(request: ApiRequest, contact_id: UUID, payload: GoalIn) -> Any:
     return Status(201, goal_create(tenant=request.tenant, actor=actor,
                                    contact=contact_of(request, contact_id),
                                    data=payload.model_dump()))
+
+
+@router.get("/community/goals/{goal_id}", response=GoalOut)
+def goals_get(request: ApiRequest, goal_id: UUID) -> Any:
+    require(request, "pods.view")
+    return goal_get(tenant=request.tenant, goal_id=goal_id)
 
 
 @router.patch("/community/goals/{goal_id}", response=GoalOut)

@@ -83,6 +83,8 @@ class PodOut(Schema):
     status: str
     target_goals_category: str
     target_experience_level: str
+    target_utc_offset_min: int | None
+    target_utc_offset_max: int | None
     attendance_rate: float | None
     completion_rate: float | None
     satisfaction: float | None
@@ -106,6 +108,10 @@ class PodIn(Schema):
     capacity: int = 6
     target_goals_category: str = Field("", max_length=40)
     target_experience_level: str = ""
+    target_utc_offset_min: int | None = Field(
+        None, description="Matching places only people whose UTC offset (minutes) is at "
+                          "least this")
+    target_utc_offset_max: int | None = Field(None, description="… and at most this.")
 
 
 class PodPatch(Schema):
@@ -122,6 +128,8 @@ class PodPatch(Schema):
     status: str | None = None
     target_goals_category: str | None = Field(None, max_length=40)
     target_experience_level: str | None = None
+    target_utc_offset_min: int | None = None
+    target_utc_offset_max: int | None = None
 
 
 class MemberOut(Schema):
@@ -316,6 +324,21 @@ def pods_attendance_import(request: ApiRequest, pod_id: UUID, payload: ImportIn)
     actor = require(request, "pods.change")
     pod = pod_get(tenant=request.tenant, pod_id=pod_id)
     return attendance_import(tenant=request.tenant, actor=actor, pod=pod, content=payload.csv)
+
+
+@router.get("/community/pod-meetings/{meeting_id}", response=MeetingOut)
+def meetings_get(request: ApiRequest, meeting_id: UUID) -> Any:
+    require(request, "pods.view")
+    return meeting_get(tenant=request.tenant, meeting_id=meeting_id)
+
+
+@router.get("/community/pod-meetings/{meeting_id}/attendance", response=list[AttendanceOut])
+def meetings_attendance_list(request: ApiRequest, meeting_id: UUID) -> Any:
+    """Who was there, with their ratings (1 to 5) and where each answer came from."""
+    require(request, "pods.view")
+    meeting = meeting_get(tenant=request.tenant, meeting_id=meeting_id)
+    return list(meeting.attendance.filter(tenant=request.tenant).order_by("created_at", "id")
+                [:500])
 
 
 @router.patch("/community/pod-meetings/{meeting_id}", response=MeetingOut)

@@ -1,8 +1,9 @@
 """Pod matching: the people waiting and the pods with room → a proposed assignment.
 
 Rules, in order of weight:
-- time zone: a person only goes to a pod whose UTC offset is within ±3 hours of theirs
-  (a hard limit);
+- time zone: a person only goes to a pod whose UTC offset is within ±3 hours of theirs,
+  and, when the pod has a target time-zone range (`target_utc_offset_min`/`_max`, minutes),
+  only if their own offset is inside it (hard limits);
 - goals: the same goals category as the pod's target (or its members' most common one);
 - experience: the pod's target level, else the level the pod has fewest of (balance);
 - meeting style: the same preferred style as the pod's members (MIXED fits any);
@@ -74,12 +75,20 @@ class Slot:
     level: str = ""
     new: bool = False
     name: str = ""
+    lo: int | None = None  # the pod's target range of UTC offsets (minutes), when set
+    hi: int | None = None
     levels: Counter[str] = field(default_factory=Counter)
     styles: Counter[str] = field(default_factory=Counter)
     goals: Counter[str] = field(default_factory=Counter)
     strengths: Counter[str] = field(default_factory=Counter)
     needs: Counter[str] = field(default_factory=Counter)
     members: list[str] = field(default_factory=list)
+
+    def admits(self, p: Person) -> bool:
+        """Whether `p`'s UTC offset is within ±3 hours and inside the target range."""
+        return (abs(self.offset - p.offset) <= MAX_OFFSET_MIN
+                and (self.lo is None or p.offset >= self.lo)
+                and (self.hi is None or p.offset <= self.hi))
 
     def add(self, p: Person) -> None:
         self.room -= 1
@@ -112,6 +121,8 @@ def score(p: Person, s: Slot) -> tuple[int, list[str]]:
     diff = abs(p.offset - s.offset)
     points += 3 - diff // 60
     reasons.append("same time zone" if diff == 0 else f"time zones {diff // 60}h apart")
+    if s.lo is not None or s.hi is not None:
+        reasons.append("within the pod's time-zone range")
     goal = s.goal or (s.goals.most_common(1)[0][0] if s.goals else "")
     if p.goal and goal == p.goal:
         points += 5
@@ -154,7 +165,7 @@ def match(people: list[Person], slots: list[Slot], *, pod_size: int = 6,
         found: list[Slot] = []
         for d in (0, -1, 1, -2, 2, -3, 3, -4, 4):
             for s in by_hour.get(hour + d, ()):
-                if s.room > 0 and abs(s.offset - p.offset) <= MAX_OFFSET_MIN:
+                if s.room > 0 and s.admits(p):
                     found.append(s)
                     if len(found) >= CANDIDATES * 4:
                         return found
@@ -224,7 +235,8 @@ def _slots(tenant: Tenant, now: datetime) -> list[Slot]:
         slots[str(pod.pk)] = Slot(key=str(pod.pk), offset=utc_offset_minutes(
             pod.time_zone, now) or 0, time_zone=pod.time_zone,
             room=pod.capacity - pod.member_count, goal=pod.target_goals_category,
-            level=pod.target_experience_level, name=pod.name)
+            level=pod.target_experience_level, name=pod.name,
+            lo=pod.target_utc_offset_min, hi=pod.target_utc_offset_max)
     members = (PodMembership.objects.filter(tenant=tenant, pod_id__in=list(slots),
                                             status=PodMembershipStatus.ACTIVE)
                .values_list("pod_id", "contact__pods_profile__experience_level",
@@ -335,11 +347,13 @@ def matching_confirm(*, tenant: Tenant, actor: Actor, run: MatchingRun) -> dict[
 def intro_card(*, tenant: Tenant, pod: Pod) -> str:
     """The intro card: each member's name, goals, strengths, what they want help with,
     current streak and bio."""
+    from django.utils.formats import date_format
+
     from tend.community.services.pods_core import next_meeting_at
 
+    when = timezone.localtime(next_meeting_at(pod), ZoneInfo(pod.time_zone))
     lines = [_("Welcome to %(pod)s! Your pod meets %(when)s.") % {
-        "pod": pod.name, "when": timezone.localtime(
-            next_meeting_at(pod), ZoneInfo(pod.time_zone)).strftime("%A %H:%M (%Z)")}]
+        "pod": pod.name, "when": f"{date_format(when, 'l H:i')} ({pod.time_zone})"}]
     rows = (PodMembership.objects.filter(tenant=tenant, pod=pod,
                                          status=PodMembershipStatus.ACTIVE)
             .select_related("contact").order_by("joined_at", "id"))
@@ -381,12 +395,18 @@ def intro_card_send(*, tenant: Tenant, actor: Actor, pod: Pod, contact: Contact,
                     run: MatchingRun | None = None) -> int:
     from tend.messaging.services.outbox import message_enqueue
 
+    """Queue the intro card for `contact` (in their language) through the outbox: Telegram
+    when linked, else email; nothing without either. Once per pod and person."""
+    from django.utils import translation
+
     channel = contact_channel(contact)
     if channel is None:
         return 0
+    language = (contact.language or tenant.default_language or "en").lower()
+    with translation.override(language):
+        body, subject = intro_card(tenant=tenant, pod=pod), _("Meet your pod")
     _message, created = message_enqueue(
-        tenant=tenant, actor=actor, contact=contact, channel=channel,
-        body=intro_card(tenant=tenant, pod=pod), subject=_("Meet your pod"),
-        purpose="TRANSACTIONAL", source="community.pods",
+        tenant=tenant, actor=actor, contact=contact, channel=channel, body=body,
+        subject=subject, purpose="TRANSACTIONAL", source="community.pods",
         dedupe_key=f"pod-intro:{pod.pk}:{contact.pk}")
     return int(created)

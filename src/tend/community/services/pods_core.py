@@ -35,9 +35,13 @@ from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
 from tend.people.models import Contact
+from tend.people.services.activities import activity_record
 
 MAX_LIST = 20
 MAX_ITEM = 60
+MIN_OFFSET, MAX_OFFSET = -12 * 60, 14 * 60  # the UTC offsets time zones use, in minutes
+JOINED_TYPE = "POD_JOINED"
+LEFT_TYPE = "POD_LEFT"
 
 
 def zone(name: str, field: str = "time_zone") -> ZoneInfo:
@@ -172,7 +176,24 @@ def _clean_pod(data: dict[str, Any], pod: Pod) -> None:
                 setattr(pod, name, number)
     for name in ("target_utc_offset_min", "target_utc_offset_max"):
         if name in data:
-            setattr(pod, name, data[name])
+            value = data[name]
+            if value is None or (isinstance(value, str) and not value.strip()):
+                setattr(pod, name, None)
+                continue
+            try:
+                if isinstance(value, bool):
+                    raise ValueError
+                minutes = int(str(value).strip()) if isinstance(value, str) else int(value)
+            except (TypeError, ValueError):
+                minutes = 10_000
+            if not MIN_OFFSET <= minutes <= MAX_OFFSET:
+                errors[name] = [_("Enter a UTC offset in minutes from -720 to 840.")]
+            else:
+                setattr(pod, name, minutes)
+    start, end = pod.target_utc_offset_min, pod.target_utc_offset_max
+    if start is not None and end is not None and start > end and not (
+            {"target_utc_offset_min", "target_utc_offset_max"} & set(errors)):
+        errors["target_utc_offset_max"] = [_("The range must end at or after its start.")]
     if data.get("status") is not None:
         if data["status"] not in PodStatus.values:
             errors["status"] = [_("Choose a status.")]
@@ -245,6 +266,9 @@ def pod_join(*, tenant: Tenant, actor: Actor, pod: Pod, contact: Contact,
         PodsProfile.objects.filter(tenant=tenant, contact=contact).update(waiting=False)
         audit_record(tenant=tenant, actor=actor, action="pod.member_joined", entity_type="pod",
                      entity_id=pod.pk, changes={"contact": str(contact.pk)})
+        activity_record(tenant=tenant, actor=actor, type=JOINED_TYPE, contact=contact,
+                        category="COMMUNITY", title=pod.name, related=pod,
+                        metadata={"pod_id": str(pod.pk)}, occurred_at=now)
     return membership
 
 
@@ -265,6 +289,9 @@ def pod_leave(*, tenant: Tenant, actor: Actor, membership: PodMembership) -> Pod
         pod.save(update_fields=["member_count", "status", "updated_at"])
         audit_record(tenant=tenant, actor=actor, action="pod.member_left", entity_type="pod",
                      entity_id=pod.pk, changes={"contact": str(membership.contact_id)})
+        activity_record(tenant=tenant, actor=actor, type=LEFT_TYPE, contact=membership.contact,
+                        category="COMMUNITY", title=pod.name, related=pod,
+                        metadata={"pod_id": str(pod.pk)}, occurred_at=membership.left_at)
     return membership
 
 
@@ -286,33 +313,64 @@ def meetings_generate(*, tenant: Tenant, pod: Pod, weeks: int = 4,
     return out
 
 
+MAX_ACTION_ITEMS = 50
+MAX_ACTION_ITEM = 500
+
+
+def _action_items(value: Any, errors: dict[str, list[str]]) -> list[str]:
+    """Action items as a list of strings, or text with one item per line; blanks dropped,
+    the wording kept as written."""
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list | tuple):
+        errors["action_items"] = [_("Give the action items as a list.")]
+        return []
+    items = [" ".join(str(item).split()) for item in value]
+    items = [item for item in items if item]
+    if len(items) > MAX_ACTION_ITEMS or any(len(item) > MAX_ACTION_ITEM for item in items):
+        errors["action_items"] = [_("At most 50 action items of 500 characters each.")]
+    return items
+
+
 def meeting_update(*, tenant: Tenant, actor: Actor, meeting: PodMeeting,
                    data: dict[str, Any]) -> PodMeeting:
-    """Notes, agenda, action items (a list of strings), energy level (1 to 10), status."""
+    """Notes, agenda, action items (a list of strings, or one per line), energy level (1 to
+    10; empty clears it), status. Every bad field is reported at once. Needs `pods.change`."""
     check_perm(actor, "pods.change")
     errors: dict[str, list[str]] = {}
-    if data.get("energy_level") is not None:
-        try:
-            energy = int(data["energy_level"])
-        except (TypeError, ValueError):
-            energy = 0
-        if not 1 <= energy <= 10:
-            errors["energy_level"] = [_("Enter a number from 1 to 10.")]
-        meeting.energy_level = energy
-    if data.get("status") is not None:
+    if "energy_level" in data:
+        value = data["energy_level"]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            meeting.energy_level = None
+        else:
+            try:
+                energy = int(str(value).strip()) if isinstance(value, str) else int(value)
+            except (TypeError, ValueError):
+                energy = 0
+            if isinstance(value, bool) or not 1 <= energy <= 10:
+                errors["energy_level"] = [_("Enter a number from 1 to 10.")]
+            else:
+                meeting.energy_level = energy
+    if data.get("status") not in (None, ""):
         if data["status"] not in MeetingStatus.values:
             errors["status"] = [_("Choose a status.")]
-        meeting.status = data["status"]
+        else:
+            meeting.status = data["status"]
     for name in ("notes", "agenda"):
         if data.get(name) is not None:
             if len(str(data[name])) > 20000:
                 errors[name] = [_("At most 20000 characters.")]
             setattr(meeting, name, str(data[name]))
     if data.get("action_items") is not None:
-        meeting.action_items = _tags(data["action_items"], "action_items")
+        meeting.action_items = _action_items(data["action_items"], errors)
     if errors:
         raise ValidationFailed(fields=errors)
+    meeting.updated_by = actor.acting_user
     meeting.save()
+    audit_record(tenant=tenant, actor=actor, action="pod.meeting_updated",
+                 entity_type="pod_meeting", entity_id=meeting.pk,
+                 changes={"fields": sorted(k for k in data if k in (
+                     "notes", "agenda", "action_items", "energy_level", "status"))})
     return meeting
 
 

@@ -62,6 +62,8 @@ register("POST", "/api/v1/community/pods/{pod_id}/attendance-import", **pod,
 register("POST", "/api/v1/community/pod-memberships/{membership_id}/leave",
          path=lambda v: {"membership_id": v.pod_membership.pk})
 meeting = {"path": lambda v: {"meeting_id": v.pod_meeting.pk}}
+register("GET", "/api/v1/community/pod-meetings/{meeting_id}", **meeting)
+register("GET", "/api/v1/community/pod-meetings/{meeting_id}/attendance", **meeting)
 register("PATCH", "/api/v1/community/pod-meetings/{meeting_id}", **meeting,
          body=lambda v: {"notes": "x"})
 register("POST", "/api/v1/community/pod-meetings/{meeting_id}/attendance", **meeting,
@@ -84,9 +86,14 @@ register("POST", "/api/v1/contacts/{contact_id}/goals", **person,
          body=lambda v: {"title": "Run a marathon"})
 commitment = {"path": lambda v: {"commitment_id": v.commitment.pk}}
 register("GET", "/api/v1/community/commitments/{commitment_id}", **commitment)
+register("PATCH", "/api/v1/community/commitments/{commitment_id}", **commitment,
+         body=lambda v: {"text": "run 5 km every morning", "difficulty": 2})
+register("GET", "/api/v1/community/commitments/{commitment_id}/check-ins", **commitment)
 register("POST", "/api/v1/community/commitments/{commitment_id}/status", **commitment,
          body=lambda v: {"status": "PAUSED"})
 register("POST", "/api/v1/community/commitments/{commitment_id}/check-ins", **commitment,
          body=lambda v: {"done": True})
+register("GET", "/api/v1/community/goals/{goal_id}",
+         path=lambda v: {"goal_id": v.pod_goal.pk})
 register("PATCH", "/api/v1/community/goals/{goal_id}",
          path=lambda v: {"goal_id": v.pod_goal.pk}, body=lambda v: {"progress": 50})

@@ -103,7 +103,7 @@ def test_pages_render_and_forms_work(tenant, owner):
     assert contact_page.status_code == 200
     assert "Page pod" in contact_page.content.decode()
     bad = browser.post(base, {"name": "", "time": "x"})
-    assert bad.status_code == 200 and "Enter a name" in bad.content.decode()
+    assert bad.status_code == 422 and "Enter a name" in bad.content.decode()
 
 
 def test_demo_loader_builds_pods_waiting_people_and_streaks(scoped, owner):

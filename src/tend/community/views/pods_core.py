@@ -3,6 +3,8 @@ import), the matching review (propose, move someone, confirm) and the KPI dashbo
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -28,7 +30,9 @@ from tend.community.services.pods_core import (
     pod_create,
     pod_join,
     pod_leave,
+    pod_update,
 )
+from tend.community.views import pods_edit
 from tend.core.errors import NotFound, ValidationFailed
 from tend.core.views.base import require_perm
 from tend.marketing.chart import growth_chart
@@ -57,7 +61,40 @@ def pods_page(request: HttpRequest, org_slug: str) -> HttpResponse:
             for pod in pods]
     return render(request, "community/pods_list.html", {
         "rows": rows, "errors": errors, "days": DAYS, "levels": ExperienceLevel.choices,
-        "can_change": actor.has_perm("pods.change")})
+        "can_change": actor.has_perm("pods.change")}, status=422 if errors else 200)
+
+
+POD_FIELDS = ("name", "description", "day_of_week", "time", "time_zone", "capacity",
+              "duration_minutes", "meeting_link", "status", "target_goals_category",
+              "target_experience_level")
+
+
+def _hours(request: HttpRequest, name: str, errors: dict[str, list[str]]) -> int | None:
+    """A UTC offset typed in hours ("+3", "-4.5", "5:30") as minutes; empty is None."""
+    raw = (request.POST.get(name) or "").strip().replace("\u2212", "-")
+    if not raw:
+        return None
+    try:
+        if ":" in raw:
+            hours, minutes = raw.split(":", 1)
+            sign = -1 if hours.strip().startswith("-") else 1
+            return sign * (abs(int(hours)) * 60 + int(minutes))
+        return round(float(raw) * 60)
+    except ValueError:
+        errors[name] = [str(_("Enter hours from UTC, like +3 or -4.5."))]
+        return None
+
+
+def _pod_form(request: HttpRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {k: request.POST.get(k, "") for k in POD_FIELDS
+                            if k in request.POST}
+    errors: dict[str, list[str]] = {}
+    for name in ("target_utc_offset_min", "target_utc_offset_max"):
+        if name in request.POST:
+            data[name] = _hours(request, name, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return data
 
 
 @require_perm("pods.view")
@@ -80,6 +117,8 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                 member = pod_members(tenant=tenant, pod=pod).get(
                     pk=request.POST.get("membership_id", ""))
                 pod_leave(tenant=tenant, actor=actor, membership=member)
+            elif action == "edit":
+                pod_update(tenant=tenant, actor=actor, pod=pod, data=_pod_form(request))
             elif action == "generate":
                 meetings_generate(tenant=tenant, pod=pod, weeks=4)
             elif action == "attendance":
@@ -104,7 +143,19 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
     return render(request, "community/pods_detail.html", {
         "pod": pod, "members": list(pod_members(tenant=tenant, pod=pod)[:100]),
         "meetings": meetings, "next_at": next_meeting_at(pod), "errors": errors,
-        "notice": notice, "can_change": actor.has_perm("pods.change")})
+        "notice": notice, "can_change": actor.has_perm("pods.change"), "days": DAYS,
+        "levels": ExperienceLevel.choices, "statuses": PodStatus.choices,
+        "offset_min": _as_hours(pod.target_utc_offset_min),
+        "offset_max": _as_hours(pod.target_utc_offset_max)},
+        status=422 if errors else 200)
+
+
+def _as_hours(minutes: int | None) -> str:
+    if minutes is None:
+        return ""
+    hours = minutes / 60
+    text = f"{hours:+.2f}".rstrip("0").rstrip(".")
+    return text
 
 
 @require_perm("pods.change")
@@ -160,4 +211,5 @@ urlpatterns = [
     path("o/<slug:org_slug>/community/pods/matching/", matching_page, name="pods-matching"),
     path("o/<slug:org_slug>/community/pods/kpis/", kpis_page, name="pods-kpis"),
     path("o/<slug:org_slug>/community/pods/<str:pod_id>/", pod_page, name="pod"),
+    *pods_edit.urlpatterns,
 ]
