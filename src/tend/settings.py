@@ -238,6 +238,15 @@ TEND_TASK_RESULTS_KEEP_DAYS = env_int("TEND_TASK_RESULTS_KEEP_DAYS", 14)
 # may make; 0 turns the limit off.
 TEND_INGEST_RATE_PER_MINUTE = env_int("TEND_INGEST_RATE_PER_MINUTE", 600)
 
+# --- social sign-in ---------------------------------------------------------------------------
+# The platform apps staff sign in through to connect a social account (OAuth 2.0 authorization
+# code with PKCE); a platform without a client id offers only the pasted token.
+TEND_SOCIAL_OAUTH = {
+    platform: {"client_id": env(f"TEND_SOCIAL_{platform}_CLIENT_ID"),
+               "client_secret": env(f"TEND_SOCIAL_{platform}_CLIENT_SECRET")}
+    for platform in ("TWITTER", "LINKEDIN", "TIKTOK")
+}
+
 # --- logging --------------------------------------------------------------------------------
 
 LOGGING = {

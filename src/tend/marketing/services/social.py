@@ -86,12 +86,13 @@ def _clean_api_base(value: Any) -> str:
 
 def social_connection_create(*, tenant: Tenant, actor: Actor, platform: str, access_token: str,
                              account_id: str = "", refresh_token: str = "",
-                             api_base: str = "", settings: dict[str, Any] | None = None
-                             ) -> SocialConnection:
+                             api_base: str = "", settings: dict[str, Any] | None = None,
+                             token_expires_at: datetime | None = None) -> SocialConnection:
     """Connect an account by token. The platform is asked whose token it is (a refused
     token is a field error, nothing is stored); connecting the same account again replaces
     its token. `account_id` is required for FACEBOOK (the page) and INSTAGRAM (the
-    professional account). Needs `social.manage`."""
+    professional account). `token_expires_at`: when the platform said the token ends (a
+    sign-in through the platform). Needs `social.manage`."""
     check_perm(actor, "social.manage")
     errors: dict[str, list[str]] = {}
     if platform not in SocialPlatform.values:
@@ -133,6 +134,7 @@ def social_connection_create(*, tenant: Tenant, actor: Actor, platform: str, acc
                       "refresh_token_encrypted": encrypt(refresh_token) if refresh_token
                       else "",
                       "scopes": account.scopes, "settings": extra,
+                      "token_expires_at": token_expires_at,
                       "status": SocialConnectionStatus.ACTIVE, "last_error": "",
                       "last_checked_at": now, "updated_by": actor.acting_user},
             create_defaults={"name": (account.name or resolved_id)[:200],
@@ -140,6 +142,7 @@ def social_connection_create(*, tenant: Tenant, actor: Actor, platform: str, acc
                              "refresh_token_encrypted": encrypt(refresh_token)
                              if refresh_token else "",
                              "scopes": account.scopes, "settings": extra,
+                             "token_expires_at": token_expires_at,
                              "last_checked_at": now, "created_by": actor.acting_user,
                              "updated_by": actor.acting_user})
         audit_record(tenant=tenant, actor=actor,

@@ -11,16 +11,25 @@ It answers like the real APIs where the adapters look (ids, URNs in headers, err
 401 for a wrong token), and nothing more. Operations (for `script`/`count`): `fb.me`,
 `fb.feed`, `fb.photos`, `graph.object`, `ig.user`, `ig.media`, `ig.publish`, `x.me`,
 `tweets`, `x.tweet`, `li.userinfo`, `li.posts`, `li.social`, `tt.user`, `tt.init`,
-`tt.status`, `tt.query`.
+`tt.status`, `tt.query`, `oauth.authorize`, `oauth.token`.
+
+OAuth (the authorization-code flow, with PKCE): `fake.oauth_clients[platform]` is the
+(client id, secret) pair the platform knows; `GET /oauth/authorize?...` (or
+`fake.approve(url)`) plays the person approving and redirects to `redirect_uri` with a
+one-time `code` and the `state`; `POST /oauth/token` exchanges the code (client id and
+secret in the body or as HTTP basic auth, the same `redirect_uri`, the `code_verifier`
+matching the challenge) for the platform's token.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from tend.messaging.fakes.base import FakeHTTPServer, Request, Response, new_counter, reject
 
@@ -53,12 +62,16 @@ class FakeSocial(FakeHTTPServer):
     def __init__(self, **kwargs: Any) -> None:
         self.tokens = {p: f"{p.lower()}-{secrets.token_hex(8)}" for p in
                        ("FACEBOOK", "INSTAGRAM", "TWITTER", "LINKEDIN", "TIKTOK")}
+        self.oauth_clients = {p: (f"{p.lower()}-app", secrets.token_hex(12))
+                              for p in self.tokens}
         super().__init__(**kwargs)
 
     def _reset_state(self) -> None:
         self.posts: list[FakePost] = []
         self.metrics: dict[str, dict[str, int]] = {}
         self.containers: dict[str, dict[str, Any]] = {}
+        # One-time codes: code → (platform, redirect_uri, code_challenge).
+        self.codes: dict[str, tuple[str, str, str]] = {}
         self._next = new_counter(1000)
 
     def _init_records(self) -> None:
@@ -72,6 +85,22 @@ class FakeSocial(FakeHTTPServer):
     def published(self, platform: str) -> list[FakePost]:
         with self.lock:
             return [p for p in self.posts if p.platform == platform]
+
+    def approve(self, authorize_url: str) -> str:
+        """The person approves the request at `authorize_url`: the URL the platform sends
+        the browser back to (`redirect_uri` with `code` and `state`)."""
+        query = dict(parse_qsl(urlsplit(authorize_url).query))
+        client_id = query.get("client_id") or query.get("client_key") or ""
+        platform = next((p for p, (cid, _s) in self.oauth_clients.items() if cid == client_id),
+                        "")
+        redirect = query.get("redirect_uri", "")
+        if not platform or not redirect or query.get("response_type") != "code":
+            raise ValueError("not an authorization request this fake knows")
+        code = secrets.token_urlsafe(12)
+        with self.lock:
+            self.codes[code] = (platform, redirect, query.get("code_challenge", ""))
+        sep = "&" if "?" in redirect else "?"
+        return redirect + sep + urlencode({"code": code, "state": query.get("state", "")})
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -129,10 +158,16 @@ class FakeSocial(FakeHTTPServer):
             op = "tt.status"
         elif path == "/v2/video/query/":
             op = "tt.query"
+        elif path == "/oauth/authorize" and method == "GET":
+            op = "oauth.authorize"
+        elif path == "/oauth/token" and method == "POST":
+            op = "oauth.token"
         request.op = op
         request.keys = (f"op:{op}",)
         if not op:
             raise reject(Response.json(404, {"error": {"message": "Unknown path"}}))
+        if op.startswith("oauth."):
+            return
         wanted = {"fb": "FACEBOOK", "ig": "INSTAGRAM", "x": "TWITTER", "tweets": "TWITTER",
                   "li": "LINKEDIN", "tt": "TIKTOK"}.get(op.split(".")[0])
         platform = self._platform(request)
@@ -298,6 +333,47 @@ class FakeSocial(FakeHTTPServer):
                                    "likesSummary": {"totalLikes": m.get("likes", 0)},
                                    "commentsSummary": {"aggregatedTotalComments":
                                                        m.get("comments", 0)}})
+
+    # OAuth -------------------------------------------------------------------------------
+
+    def _oauth_authorize(self, request: Request) -> Response:
+        try:
+            location = self.approve(request.path + "?" + urlencode(request.query))
+        except ValueError as exc:
+            return Response.text(400, str(exc))
+        return Response(302, b"", (("Location", location),), "text/plain")
+
+    def _oauth_token(self, request: Request) -> Response:
+        form = request.data if isinstance(request.data, dict) else {}
+        client_id = str(form.get("client_id") or form.get("client_key") or "")
+        secret = str(form.get("client_secret") or "")
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            client_id, _sep, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        platform = next((p for p, pair in self.oauth_clients.items()
+                         if pair == (client_id, secret)), "")
+        if not platform:
+            return Response.json(401, {"error": "invalid_client",
+                                       "error_description": "Client authentication failed."})
+        with self.lock:
+            known = self.codes.pop(str(form.get("code") or ""), None)
+        if form.get("grant_type") != "authorization_code" or known is None \
+                or known[0] != platform:
+            return Response.json(400, {"error": "invalid_grant",
+                                       "error_description": "The code is invalid or expired."})
+        _platform, redirect, challenge = known
+        if str(form.get("redirect_uri") or "") != redirect:
+            return Response.json(400, {"error": "invalid_grant",
+                                       "error_description": "redirect_uri does not match."})
+        verifier = str(form.get("code_verifier") or "")
+        if challenge and base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
+                                                  ).rstrip(b"=").decode() != challenge:
+            return Response.json(400, {"error": "invalid_grant",
+                                       "error_description": "code_verifier does not match."})
+        return Response.json(200, {"access_token": self.tokens[platform],
+                                   "refresh_token": f"refresh-{secrets.token_hex(8)}",
+                                   "token_type": "bearer", "expires_in": 7200,
+                                   "scope": "read write"})
 
     # TikTok ------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,6 +26,8 @@ from tend.marketing.selectors.automation import (
     social_post_get,
 )
 from tend.marketing.services import social as svc
+from tend.marketing.services.social_oauth import social_oauth_finish, social_oauth_start
+from tend.marketing.social.oauth import oauth_platforms
 from tend.marketing.views.automation_base import ctx, error_list, url, when
 
 
@@ -160,6 +162,7 @@ def _connections_page(request: HttpRequest, errors: dict[str, list[str]] | None 
     return render(request, "marketing/social_connections.html", {
         "connections": list(social_connection_list(tenant=tenant)),
         "platforms": SocialPlatform.choices, "errors": errors or {},
+        "oauth_platforms": [(p, SocialPlatform(p).label) for p in oauth_platforms()],
         "form": request.POST if errors else {},
         "can_manage": actor.has_perm("social.manage")}, status=status)
 
@@ -196,11 +199,55 @@ def social_connection_act(request: HttpRequest, org_slug: str, connection_id: UU
     return redirect(url(request, "social-connections"))
 
 
+def _oauth_redirect_uri(request: HttpRequest, platform: str) -> str:
+    """The callback the platform sends the browser back to (the same at start and finish,
+    as the platforms require); `TEND_PUBLIC_URL` when set, else this request's origin."""
+    from tend.messaging.selectors.channels import public_base_url
+
+    tenant, _actor = ctx(request)
+    return public_base_url(request) + reverse(
+        "marketing:social-oauth-callback", kwargs={"org_slug": tenant.slug,
+                                                   "platform": platform})
+
+
+@require_perm("social.manage")
+@require_POST
+def social_oauth_begin(request: HttpRequest, org_slug: str, platform: str) -> HttpResponse:
+    """Send the browser to the platform to sign in and grant access."""
+    tenant, actor = ctx(request)
+    try:
+        target = social_oauth_start(tenant=tenant, actor=actor, platform=platform,
+                                    redirect_uri=_oauth_redirect_uri(request, platform),
+                                    pending=request.session)
+    except TendError as exc:
+        return _connections_page(request, error_list(exc), status=exc.status)
+    return redirect(target)
+
+
+@require_perm("social.manage")
+def social_oauth_callback(request: HttpRequest, org_slug: str, platform: str) -> HttpResponse:
+    """Where the platform sends the browser back: connect the account, or say why not."""
+    tenant, actor = ctx(request)
+    try:
+        connection = social_oauth_finish(
+            tenant=tenant, actor=actor, platform=platform, params=request.GET,
+            redirect_uri=_oauth_redirect_uri(request, platform), pending=request.session)
+    except TendError as exc:
+        status = 400 if exc.status == 422 else exc.status
+        return _connections_page(request, error_list(exc), status=status)
+    messages.success(request, _("Connected %(account)s.") % {"account": str(connection)})
+    return redirect(url(request, "social-connections"))
+
+
 prefix = "o/<slug:org_slug>/marketing/social/"
 urlpatterns = [
     path(prefix, social_calendar_page, name="social-calendar"),
     path(f"{prefix}new/", social_compose, name="social-compose"),
     path(f"{prefix}accounts/", social_connections, name="social-connections"),
+    path(f"{prefix}accounts/sign-in/<str:platform>/", social_oauth_begin,
+         name="social-oauth-start"),
+    path(f"{prefix}accounts/sign-in/<str:platform>/callback/", social_oauth_callback,
+         name="social-oauth-callback"),
     path(f"{prefix}accounts/<uuid:connection_id>/<str:action>/", social_connection_act,
          name="social-connection-act"),
     path(f"{prefix}<uuid:post_id>/", social_post_page, name="social-post"),
