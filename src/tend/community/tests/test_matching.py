@@ -128,3 +128,56 @@ def test_propose_adjust_confirm(scoped, tenant, owner):
     assert MatchingRun.objects.get().status == "CONFIRMED"
     with pytest.raises(ValidationFailed):
         matching_confirm(tenant=scoped, actor=actor, run=run)
+
+
+def test_a_pods_target_time_zone_range_is_a_hard_limit():
+    # Both people are within three hours of the pod, but the pod only takes UTC+1 to UTC+3.
+    people = [_person(1, offset=0), _person(2, offset=120)]
+    slots = [Slot(key="pod-cairo", offset=120, time_zone="Africa/Cairo", room=6, goal="health",
+                  lo=60, hi=180)]
+    result = match(people, slots)
+    where = {a["contact_id"]: a for a in result["assignments"]}
+    assert where["p002"]["pod"] == "pod-cairo"
+    assert "within the pod's time-zone range" in where["p002"]["reasons"]
+    assert where["p001"]["pod"].startswith("new-")
+    # Without the range, the same person joins the pod.
+    slots = [Slot(key="pod-cairo", offset=120, time_zone="Africa/Cairo", room=6, goal="health")]
+    again = {a["contact_id"]: a["pod"] for a in match(people, slots)["assignments"]}
+    assert again["p001"] == "pod-cairo"
+
+
+def test_propose_reads_the_pods_range(tenant, owner):
+    actor = member_actor(tenant, owner)
+    from tend.core.tenancy import tenant_scope
+
+    with tenant_scope(tenant):
+        pod = pod_create(tenant=tenant, actor=actor, data={
+            "name": "Gulf evenings", "time": "19:00", "time_zone": "Asia/Dubai",
+            "target_goals_category": "health", "target_utc_offset_min": 210,
+            "target_utc_offset_max": 300})
+        # Istanbul (UTC+3) is an hour from Dubai, but outside the pod's UTC+3:30 to +5.
+        istanbul = make_contact(tenant, first_name="Tom", time_zone="Europe/Istanbul")
+        muscat = make_contact(tenant, first_name="Sara", time_zone="Asia/Muscat")
+        for person in (istanbul, muscat):
+            profile_update(tenant=tenant, actor=actor, contact=person,
+                           data={"waiting": True, "goals_category": "health"})
+        run = matching_propose(tenant=tenant, actor=actor)
+    where = {a["contact_id"]: a["pod"] for a in run.proposal["assignments"]}
+    assert where[str(muscat.pk)] == str(pod.pk)
+    assert where[str(istanbul.pk)] != str(pod.pk)
+
+
+def test_the_range_is_checked(tenant, owner):
+    actor = member_actor(tenant, owner)
+    from tend.core.tenancy import tenant_scope
+
+    with tenant_scope(tenant), pytest.raises(ValidationFailed) as caught:
+        pod_create(tenant=tenant, actor=actor, data={
+            "name": "X", "time": "19:00", "target_utc_offset_min": 300,
+            "target_utc_offset_max": 60})
+    assert set(caught.value.fields) == {"target_utc_offset_max"}
+    with tenant_scope(tenant), pytest.raises(ValidationFailed) as caught:
+        pod_create(tenant=tenant, actor=actor, data={
+            "name": "X", "time": "19:00", "target_utc_offset_min": "east",
+            "target_utc_offset_max": 2000})
+    assert set(caught.value.fields) == {"target_utc_offset_min", "target_utc_offset_max"}

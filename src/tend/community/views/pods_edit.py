@@ -109,7 +109,9 @@ def progress_page(request: HttpRequest, org_slug: str, contact_id: str) -> HttpR
         except ValidationFailed as exc:
             errors = exc.fields
     context = {
-        "contact": contact, "form": form, "errors": errors, "posted": request.POST,
+        "contact": contact, "errors": errors, "posted": request.POST,
+        "bad_commitment": bool(errors) and form == "commitment",
+        "bad_goal": bool(errors) and form == "goal",
         "profile": PodsProfile.objects.filter(tenant=tenant, contact=contact).first(),
         "commitments": list(commitment_list(tenant=tenant, contact=contact)[:50]),
         "goals": _goals(tenant, contact), "levels": ExperienceLevel.choices,
@@ -148,7 +150,8 @@ def commitment_page(request: HttpRequest, org_slug: str, commitment_id: str) -> 
             errors = exc.fields
     checkins = list(commitment.checkins.filter(tenant=tenant).order_by("-day")[:30])
     return render(request, "community/pods_commitment.html", {
-        "commitment": commitment, "contact": contact, "form": form, "errors": errors,
+        "commitment": commitment, "contact": contact, "errors": errors,
+        "bad_edit": bool(errors) and form == "edit",
         "posted": request.POST, "goals": _goals(tenant, contact), "checkins": checkins,
         "statuses": CommitmentStatus.choices, "can_change": actor.has_perm("pods.change"),
         "difficulties": range(1, 6),
