@@ -46,6 +46,7 @@ def main() -> None:
         ensure_database(args.database_url)
     data_dir = tempfile.mkdtemp(prefix="tend-bench-outbox-")
     setup(args.database_url, data_dir, TEND_OUTBOX_BATCH="500",
+          TEND_ALLOWED_HOSTS="testserver,127.0.0.1,localhost",
           TEND_TASKS_BACKEND="django_tasks_db.DatabaseBackend")
     try:
         run(args)

@@ -32,12 +32,26 @@ logger = logging.getLogger(__name__)
 # Long-running loops modules run beside the task worker (e.g. the messaging outbox), each in
 # its own thread, started by `TendWorker.run` and stopped with it: `func(stop_event)`.
 _loops: dict[str, Callable[[threading.Event], None]] = {}
+# What each loop does for `tend worker --once`: `once()` works through what is due, then
+# returns (how many items it handled).
+_once: dict[str, Callable[[], int]] = {}
 
 
-def register_worker_loop(name: str, func: Callable[[threading.Event], None]) -> None:
+def register_worker_loop(name: str, func: Callable[[threading.Event], None], *,
+                         once: Callable[[], int] | None = None) -> None:
     """Run `func(stop)` in a thread of every worker (`tend worker`, `tend serve`) until `stop`
-    is set. Registering a name again replaces it."""
+    is set; `once()`, when given, is what `tend worker --once` runs instead (after the ready
+    tasks and the tick). Registering a name again replaces it."""
     _loops[name] = func
+    if once is not None:
+        _once[name] = once
+    else:
+        _once.pop(name, None)
+
+
+def run_loops_once() -> dict[str, int]:
+    """Run every registered loop's `once` in turn; returns what each handled."""
+    return {name: once() for name, once in _once.items()}
 
 
 def _start_loops(stop: threading.Event) -> list[threading.Thread]:
@@ -75,6 +89,7 @@ class TendWorker(Worker):
         self.stop = stop or threading.Event()
         self._next_tick = 0.0
         self.tasks_run = 0
+        self.loops_handled: dict[str, int] = {}
 
     @property
     def has_queue(self) -> bool:
@@ -118,11 +133,13 @@ class TendWorker(Worker):
                 logger.debug("periodic %s ran (due %s)", run.name, run.due_at.isoformat())
 
     def run_until_idle(self) -> int:
-        """Run every ready task, then tick once. Returns how many tasks ran (for --once)."""
+        """Run every ready task, tick once, then let each worker loop work through what is due
+        once (the outbox sends what is queued). Returns how many tasks ran (for --once)."""
         before = self.tasks_run
         while not self.stop.is_set() and self.run_one_task():
             pass
         self.tick_if_due(force=True)
+        self.loops_handled = run_loops_once()
         return self.tasks_run - before
 
     def run(self) -> None:

@@ -9,6 +9,12 @@ def _run_outbox(stop):  # type: ignore[no-untyped-def]
     run_outbox_loop(stop)
 
 
+def _drain_outbox() -> int:
+    from tend.messaging.outbox.worker import drain_outbox
+
+    return drain_outbox()
+
+
 def register() -> None:
     from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +24,7 @@ def register() -> None:
 
     declare_global_model("messaging.outboxratebucket",
                          "rate limiter state per channel account, shared by every worker")
-    register_worker_loop("messaging.outbox", _run_outbox)
+    register_worker_loop("messaging.outbox", _run_outbox, once=_drain_outbox)
     register_nav_entry("messaging", NavEntry(_("Outbox"), "messaging:outbox", "outbox.view"))
     register_nav_entry("settings", NavEntry(_("Quiet hours"), "messaging:quiet-hours",
                                             "outbox.view"))

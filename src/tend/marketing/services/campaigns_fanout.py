@@ -429,21 +429,18 @@ def campaign_messages(*, tenant: Tenant, campaign_id: Any) -> QuerySet[Message]:
 
 
 def messages_hold(*, tenant: Tenant, campaign_id: Any) -> int:
-    """Hold the campaign's queued messages (HELD is never claimed); returns how many."""
-    return campaign_messages(tenant=tenant, campaign_id=campaign_id).filter(
-        status=MessageStatus.QUEUED).update(status=MessageStatus.HELD, updated_at=timezone.now())
+    """Hold the campaign's queued messages (HELD is never claimed) and those in flight should
+    they have to be tried again (messaging's `messages_hold`); returns how many."""
+    from tend.messaging.services.outbox import messages_hold as outbox_hold
+
+    return outbox_hold(tenant=tenant, dedupe_prefix=dedupe_prefix(campaign_id))
 
 
 def messages_release(*, tenant: Tenant, campaign_id: Any) -> int:
     """Put the campaign's held messages back in the queue; returns how many."""
-    released = campaign_messages(tenant=tenant, campaign_id=campaign_id).filter(
-        status=MessageStatus.HELD).update(status=MessageStatus.QUEUED,
-                                          updated_at=timezone.now())
-    if released:
-        from tend.messaging.outbox import outbox_wake
+    from tend.messaging.services.outbox import messages_release as outbox_release
 
-        transaction.on_commit(outbox_wake)
-    return released
+    return outbox_release(tenant=tenant, dedupe_prefix=dedupe_prefix(campaign_id))
 
 
 def messages_discard(*, tenant: Tenant, campaign_id: Any) -> int:

@@ -62,11 +62,17 @@ class ChannelAccount(TenantModel):
         """The decrypted secrets ({} when none are stored or SECRET_KEY changed)."""
         if not self.credentials_encrypted:
             return {}
+        # Decrypted once per ciphertext and instance: the outbox reads them for every send.
+        cached = self.__dict__.get("_credentials_cache")
+        if cached is not None and cached[0] == self.credentials_encrypted:
+            return dict(cached[1])
         try:
             value = json.loads(crypto.decrypt(self.credentials_encrypted))
         except (crypto.InvalidToken, ValueError):
             return {}
-        return value if isinstance(value, dict) else {}
+        value = value if isinstance(value, dict) else {}
+        self.__dict__["_credentials_cache"] = (self.credentials_encrypted, value)
+        return dict(value)
 
     def set_credentials(self, values: dict[str, Any]) -> None:
         self.credentials_encrypted = crypto.encrypt(json.dumps(values)) if values else ""

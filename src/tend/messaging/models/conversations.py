@@ -113,6 +113,9 @@ class Message(TenantModel):
     error_code = models.CharField(max_length=60, blank=True)
     error = models.TextField(blank=True)
     skip_reason = models.CharField(max_length=40, blank=True)
+    # Held back while in flight (a campaign paused during its send): the worker puts it to
+    # HELD instead of back in the queue if it has to be tried again.
+    hold_requested = models.BooleanField(default=False)
     # When each status was reached.
     queued_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

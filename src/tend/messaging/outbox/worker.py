@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -66,6 +66,71 @@ RECORD_DELAY = 0.05
 RECORD_FIELDS = ["status", "provider_message_id", "sent_at", "failed_at", "error_code", "error",
                  "skip_reason", "next_attempt_at", "lease_until", "attempts", "to_address",
                  "updated_at"]
+
+
+def write_results(messages: list[Message], worker_id: str) -> dict[Any, str]:
+    """Write `RECORD_FIELDS` of `messages`, only where the row is still SENDING under our
+    lease; returns the status written for each primary key written.
+
+    One `UPDATE … FROM` the new values (PostgreSQL: one array per column through `unnest`;
+    SQLite: `VALUES` rows, 500 a statement). Django's `bulk_update` builds a `CASE WHEN`
+    per field and row, which cost more CPU than the sends it records.
+    A row whose campaign was paused while it was in flight (`hold_requested`) goes to HELD
+    where it would have gone back to QUEUED (a retry or a deferral), so a paused campaign
+    never sends it (see `services.outbox.messages_hold`)."""
+    if not messages:
+        return {}
+    table = connection.ops.quote_name(Message._meta.db_table)
+    fields: list[Any] = [Message._meta.get_field(name) for name in RECORD_FIELDS]
+    pk_field = Message._meta.pk
+    assert pk_field is not None
+    postgres = connection.vendor == "postgresql"
+    quote = connection.ops.quote_name
+
+    status = f"v.c{1 + RECORD_FIELDS.index('status')}"
+    queued, held, sending = (f"'{s}'" for s in (MessageStatus.QUEUED, MessageStatus.HELD,
+                                                  MessageStatus.SENDING))
+    sets = []
+    for i, model_field in enumerate(fields, start=1):
+        expr = f"v.c{i}"
+        if model_field.name == "status":
+            expr = (f"CASE WHEN {table}.hold_requested AND {expr} = {queued} "
+                    f"THEN {held} ELSE {expr} END")
+        sets.append(f"{quote(model_field.column)} = {expr}")
+    false = "false" if postgres else "0"
+    sets.append(f"hold_requested = CASE WHEN {status} IN ({queued}, {sending}) "
+                f"THEN {table}.hold_requested ELSE {false} END")
+    names = ", ".join(f"c{i}" for i in range(len(fields) + 1))
+    where = (f"WHERE {table}.id = v.c0 AND {table}.status = {sending} "
+             f"AND {table}.leased_by = %s RETURNING id, status")
+    written: dict[Any, str] = {}
+    with connection.cursor() as cursor:
+        if postgres:
+            # One array per column: the statement stays small and the same whatever the
+            # batch (PostgreSQL parses and plans it once, psycopg converts it once).
+            arrays = [[m.pk for m in messages],
+                      *([getattr(m, f.attname) for m in messages] for f in fields)]
+            types = [pk_field, *fields]
+            source = ", ".join(f"%s::{t.db_type(connection)}[]" for t in types)
+            cursor.execute(f"UPDATE {table} SET {', '.join(sets)} "
+                           f"FROM unnest({source}) AS v ({names}) {where}",
+                           [*arrays, worker_id])
+            return dict(cursor.fetchall())
+        row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+        for start in range(0, len(messages), 500):
+            chunk = messages[start:start + 500]
+            params: list[Any] = []
+            for message in chunk:
+                params.append(pk_field.get_db_prep_value(message.pk, connection))
+                params.extend(f.get_db_prep_save(getattr(message, f.attname), connection)
+                              for f in fields)
+            cursor.execute(
+                f"WITH v ({names}) AS (VALUES {', '.join([row] * len(chunk))}) "
+                f"UPDATE {table} SET {', '.join(sets)} FROM v {where}",
+                [*params, worker_id])
+            written.update((pk_field.to_python(pk), status) for pk, status in cursor.fetchall())
+    return written
+
 
 def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.get_current_timezone())
@@ -110,6 +175,7 @@ class Stats:
     reclaimed: int = 0
     lost: int = 0  # answers that came back after our lease was taken over
     late: int = 0  # paced sends that missed their slot and took a new one
+    held: int = 0  # to be tried again, but held back meanwhile (a campaign paused)
     by_code: Counter[str] = field(default_factory=Counter)
 
 
@@ -152,14 +218,24 @@ class OutboxWorker:
                 Message.objects.select_for_update(skip_locked=True)
                 .filter(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
                         next_attempt_at__lte=now, direction=MessageDirection.OUTBOUND)
-                .order_by("next_attempt_at").values_list("id", "status", "attempts")[:limit])
+                .order_by("next_attempt_at")
+                .values_list("id", "status", "attempts", "hold_requested")[:limit])
             if not rows:
                 return []
-            ids = [pk for pk, _status, _attempts in rows]
+            # A message held back while in flight whose worker died: held, not sent again.
+            held = [pk for pk, status, _attempts, hold in rows
+                    if hold and status == MessageStatus.SENDING]
+            if held:
+                self.stats.held += Message.objects.filter(pk__in=held).update(
+                    status=MessageStatus.HELD, lease_until=None, updated_at=now)
+            rows = [row for row in rows if row[0] not in held]
+            ids = [pk for pk, _status, _attempts, _hold in rows]
             Message.objects.filter(pk__in=ids).update(
                 status=MessageStatus.SENDING, lease_until=until, next_attempt_at=until,
                 leased_by=self.worker_id, attempts=F("attempts") + 1, updated_at=now)
-        for pk, status, attempts in rows:
+        if not rows:
+            return []
+        for pk, status, attempts, _hold in rows:
             if status == MessageStatus.SENDING:
                 self.stats.reclaimed += 1
                 logger.warning(
@@ -386,17 +462,16 @@ class OutboxWorker:
         for key, seconds in paused_keys.items():
             limiter.pause(key, seconds)
         with transaction.atomic():
-            written = Message.objects.filter(
-                status=MessageStatus.SENDING, leased_by=self.worker_id,
-            ).bulk_update(changed, RECORD_FIELDS, batch_size=500)
-            if written != len(changed):
+            mine = write_results(changed, self.worker_id)
+            if len(mine) != len(changed):
                 # Another worker took some over after our lease ran out; keep only ours.
-                mine = set(Message.objects.filter(
-                    pk__in=[m.pk for m in changed], leased_by=self.worker_id,
-                    updated_at=now).values_list("pk", flat=True))
                 self.stats.lost += len(changed) - len(mine)
                 changed = [m for m in changed if m.pk in mine]
                 sent = [m for m in sent if m.pk in mine]
+            for message in changed:
+                if mine[message.pk] != message.status:  # held back while it was in flight
+                    self.stats.held += 1
+                    message.status = mine[message.pk]
             if sent:
                 self._activities(sent, now)
             by_tenant: dict[Any, list[Message]] = defaultdict(list)
@@ -585,9 +660,10 @@ class OutboxWorker:
             self.shutdown()
             logger.info("outbox worker %s stopped (%d sent)", self.worker_id, self.stats.sent)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, close_connections: bool = True) -> None:
         """Let in-flight sends finish and record them (their leases would otherwise have to
-        expire before another worker picks them up)."""
+        expire before another worker picks them up); then stop the sending threads and, for a
+        worker thread that ends here, close its database connections."""
         if self._pool is None and self._paced_pool is None:
             return
         try:
@@ -605,7 +681,8 @@ class OutboxWorker:
                 if pool is not None:
                     pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._paced_pool = None
-            connections.close_all()
+            if close_connections:
+                connections.close_all()
 
 
 def run_outbox_loop(stop: threading.Event) -> None:
@@ -613,3 +690,18 @@ def run_outbox_loop(stop: threading.Event) -> None:
     if not _setting("TEND_OUTBOX_ENABLED", True):
         return
     OutboxWorker(stop=stop).run()
+
+
+def drain_outbox(*, timeout: float | None = None) -> int:
+    """Send what is due now and return how many messages were settled (`tend worker --once`):
+    one worker until nothing is due or in flight, or `timeout` seconds
+    (`TEND_OUTBOX_DRAIN_SECONDS`, default 600) have passed."""
+    if not _setting("TEND_OUTBOX_ENABLED", True):
+        return 0
+    worker = OutboxWorker()
+    try:
+        stats = worker.run_until_idle(
+            timeout=timeout or float(_setting("TEND_OUTBOX_DRAIN_SECONDS", 600)))
+    finally:
+        worker.shutdown(close_connections=False)  # the caller's connection goes on
+    return stats.sent + stats.failed + stats.dead + stats.skipped

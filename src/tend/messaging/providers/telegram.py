@@ -64,12 +64,18 @@ _clients_lock = threading.Lock()
 
 
 def _client(base: str) -> httpx.Client:
-    """One keep-alive client per API address (httpx clients are thread-safe)."""
-    with _clients_lock:
-        client = _clients.get(base)
-        if client is None:
-            client = _clients[base] = httpx.Client(base_url=base, timeout=TIMEOUT)
-        return client
+    """One keep-alive client per API address (httpx clients are thread-safe), keeping as
+    many connections open as the outbox sends at once (httpx's default keeps 20, so a
+    larger pool of sending threads would open and close connections all the time)."""
+    client = _clients.get(base)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(base)
+            if client is None:
+                client = _clients[base] = httpx.Client(
+                    base_url=base, timeout=TIMEOUT,
+                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+    return client
 
 
 class TelegramApiError(Exception):

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -164,6 +165,54 @@ def messages_discard(*, tenant: Tenant, actor: Actor, ids: list[Any]) -> int:
                          entity_id=chosen[0] if count == 1 else "",
                          changes={"count": count, "ids": [str(pk) for pk in chosen[:100]]})
     return count
+
+
+# --- holding (a paused campaign) --------------------------------------------------------------
+
+
+def _by_prefix(tenant: Tenant, dedupe_prefix: str) -> Any:
+    if not dedupe_prefix:
+        raise ValueError("a dedupe prefix is needed to choose the messages to hold")
+    return Message.objects.filter(tenant=tenant, direction=MessageDirection.OUTBOUND,
+                                  dedupe_key__startswith=dedupe_prefix)
+
+
+def messages_hold(*, tenant: Tenant, dedupe_prefix: str) -> int:
+    """Hold back the messages whose dedupe key starts with `dedupe_prefix` (a paused campaign):
+    QUEUED ones become HELD, which no worker claims; returns how many were held back
+    (held, or marked as below).
+
+    Those being sent right now (SENDING) cannot be called back: they get `hold_requested`,
+    and should their send fail and be retried, or be put off by a rate limit or quiet hours,
+    the worker writes HELD instead of QUEUED in the same statement that records the attempt
+    (`outbox.worker.write_results`). One statement here too, so a row whose attempt is
+    being recorded right now is either still SENDING (and marked) or already QUEUED (and
+    held) — never missed in between."""
+    now = timezone.now()
+    return _by_prefix(tenant, dedupe_prefix).filter(
+        status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]).update(
+        status=Case(When(status=MessageStatus.QUEUED, then=Value(MessageStatus.HELD)),
+                    default=F("status")),
+        hold_requested=Case(When(status=MessageStatus.SENDING, then=Value(True)),
+                            default=F("hold_requested")),
+        updated_at=now)
+
+
+def messages_release(*, tenant: Tenant, dedupe_prefix: str) -> int:
+    """Put the held messages of `dedupe_prefix` back in the queue (and withdraw the hold
+    asked of those still being sent); returns how many were released."""
+    now = timezone.now()
+    released = _by_prefix(tenant, dedupe_prefix).filter(status=MessageStatus.HELD).count()
+    _by_prefix(tenant, dedupe_prefix).filter(
+        Q(status=MessageStatus.HELD) | Q(hold_requested=True)).update(
+        status=Case(When(status=MessageStatus.HELD, then=Value(MessageStatus.QUEUED)),
+                    default=F("status")),
+        hold_requested=False, updated_at=now)
+    if released:
+        from tend.messaging.outbox import outbox_wake
+
+        transaction.on_commit(outbox_wake)
+    return released
 
 
 # --- quiet hours ------------------------------------------------------------------------------
