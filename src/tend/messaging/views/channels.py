@@ -4,6 +4,8 @@ contact page's Telegram panel with its "create link" button."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -105,21 +107,33 @@ def channel_connect(request: HttpRequest, org_slug: str, kind: str) -> HttpRespo
     form = account_form(provider, data=request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            values = {k: v for k, v in form.cleaned_data.items() if k != "name"}
-            try:
-                account = account_create(tenant=tenant, actor=actor, kind=provider.kind,
-                                         name=form.cleaned_data["name"], values=values,
-                                         base_url=public_base_url(request))
-            except TendError as exc:
-                apply_errors(form, exc)
-            else:
-                _connected_message(request, account)
-                return redirect("messaging:channel-detail", org_slug=tenant.slug,
-                                account_id=account.pk)
+        saved = _save(request, form, partial(account_create, tenant=tenant, actor=actor,
+                                             kind=provider.kind))
+        if saved is not None:
+            return saved
         status = 422
     return render(request, "messaging/channel_form.html",
                   {"form": form, "provider": provider, "account": None}, status=status)
+
+
+def _save(request: HttpRequest, form: Any, save: Callable[..., ChannelAccount], *,
+          keep: dict[str, Any] | None = None) -> HttpResponse | None:
+    """Save a bound account form through `save(name=, values=, base_url=)` (creating or
+    updating): a redirect to the account with how connecting went, or None when the form or
+    the service refused (the service's errors are put on the form). `keep`: values the form
+    does not show that stay."""
+    if not form.is_valid():
+        return None
+    values = {**(keep or {}), **{k: v for k, v in form.cleaned_data.items() if k != "name"}}
+    try:
+        account = save(name=form.cleaned_data["name"], values=values,
+                       base_url=public_base_url(request))
+    except TendError as exc:
+        apply_errors(form, exc)
+        return None
+    _connected_message(request, account)
+    return redirect("messaging:channel-detail", org_slug=_ctx(request)[0].slug,
+                    account_id=account.pk)
 
 
 def _connected_message(request: HttpRequest, account: ChannelAccount) -> None:
@@ -144,19 +158,11 @@ def channel_detail(request: HttpRequest, org_slug: str, account_id: UUID) -> Htt
     if request.method == "POST":
         if form is None:
             raise Http404
-        if form.is_valid():
-            values = {**{k: v for k, v in account.settings.items() if isinstance(v, str)},
-                      **{k: v for k, v in form.cleaned_data.items() if k != "name"}}
-            try:
-                account = account_update(tenant=tenant, actor=actor, account=account,
-                                         name=form.cleaned_data["name"], values=values,
-                                         base_url=public_base_url(request))
-            except TendError as exc:
-                apply_errors(form, exc)
-            else:
-                _connected_message(request, account)
-                return redirect("messaging:channel-detail", org_slug=tenant.slug,
-                                account_id=account.pk)
+        saved = _save(request, form, partial(account_update, tenant=tenant, actor=actor,
+                                             account=account),
+                      keep={k: v for k, v in account.settings.items() if isinstance(v, str)})
+        if saved is not None:
+            return saved
         status = 422
     credentials = account.credentials if can_manage else {}
     shown = [(spec.label, credentials.get(spec.name)) for spec in provider.credential_fields
