@@ -9,8 +9,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from tend.community.selectors.care_attention import (
-    attention_list,
-    attention_reasons,
+    Attention,
     attention_rule,
 )
 from tend.community.selectors.care_units import unit_get
@@ -62,9 +61,10 @@ def attention(request: ApiRequest, page: Query[PageParams], filters: Query[Atten
     actor = require(request, "care.view")
     unit = unit_get(tenant=request.tenant, unit_id=filters.unit_id) if filters.unit_id else None
     mentor = contact_of(request, filters.mentor_id) if filters.mentor_id else None
-    result = paginate(attention_list(tenant=request.tenant, unit=unit, mentor=mentor,
-                                     actor=actor), page, ordering=("display_name", "id"))
-    rows = attention_reasons(tenant=request.tenant, contacts=list(result["items"]))
+    attention = Attention(request.tenant)
+    result = paginate(attention.people(unit=unit, mentor=mentor, actor=actor), page,
+                      ordering=("display_name", "id"))
+    rows = attention.reasons(list(result["items"]))
     result["items"] = [{"contact_id": r.contact.pk, "name": str(r.contact),
                         "clauses": r.clauses, "reasons": r.reasons} for r in rows]
     result["rule"] = attention_rule(request.tenant)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -21,13 +21,14 @@ from tend.community.models import MentorLink, Unit, UnitMembership
 from tend.community.services.care_attention import attention_settings
 from tend.core.models import Tenant
 from tend.people.models import Contact
-from tend.rules import rule_contacts
+from tend.rules import rule_contacts_many
 
 CLAUSES = (
     ("contact", gettext_lazy("No mentor contact for more than %(days)d days")),
     ("practice", gettext_lazy("Practice is irregular or absent")),
     ("lesson", gettext_lazy("Next lesson due, none for more than %(months)d months")),
 )
+CLAUSE_KEYS = tuple(key for key, _label in CLAUSES)
 
 
 def attention_clauses(tenant: Tenant) -> dict[str, dict[str, Any]]:
@@ -57,32 +58,13 @@ def clause_labels(tenant: Tenant) -> dict[str, str]:
     return {key: str(label) % values for key, label in CLAUSES}
 
 
-def _unit_contacts(tenant: Tenant, unit: Unit, now: datetime) -> QuerySet[Any]:
+def _in_unit(tenant: Tenant, unit: Unit, now: datetime) -> Exists:
+    """The contact is a current member of a unit in `unit`'s subtree (a semi-join)."""
     from django.db.models import Q
 
-    return UnitMembership.objects.filter(
+    return Exists(UnitMembership.objects.filter(
         Q(until__isnull=True) | Q(until__gt=timezone.localdate(now)), tenant=tenant,
-        unit__path__startswith=unit.path).values("contact_id")
-
-
-def attention_list(*, tenant: Tenant, unit: Unit | None = None, mentor: Contact | None = None,
-                   now: datetime | None = None, actor: Any = None) -> QuerySet[Contact]:
-    """The people needing attention (ordered by name), optionally only the members of
-    `unit`'s subtree and/or the current mentees of `mentor`; given `actor`, only the people
-    the actor may see (unit-scoped staff). One query."""
-    from tend.people.visibility import contact_scope_q
-
-    now = now or timezone.now()
-    qs = rule_contacts(tenant=tenant, rule=attention_rule(tenant), now=now)
-    scope = contact_scope_q(tenant=tenant, actor=actor)
-    if scope is not None:
-        qs = qs.filter(scope)
-    if unit is not None:
-        qs = qs.filter(pk__in=_unit_contacts(tenant, unit, now))
-    if mentor is not None:
-        qs = qs.filter(pk__in=MentorLink.objects.filter(
-            tenant=tenant, mentor=mentor, active=True).values("mentee_id"))
-    return qs.order_by("display_name", "id")
+        unit__path__startswith=unit.path, contact=OuterRef("pk")))
 
 
 @dataclass(frozen=True)
@@ -92,18 +74,62 @@ class AttentionRow:
     clauses: list[str]
 
 
+class Attention:
+    """The organization's attention rule at one instant: the whole rule and each clause
+    compiled from one read of the field registry (the rules are built here, so they are
+    trusted), for a list and the reasons of a page of it."""
+
+    def __init__(self, tenant: Tenant, now: datetime | None = None) -> None:
+        self.tenant = tenant
+        self.now = now or timezone.now()
+        rules = {"all": attention_rule(tenant), **attention_clauses(tenant)}
+        self.sets = rule_contacts_many(tenant=tenant, rules=rules, now=self.now, trusted=True)
+
+    def people(self, *, unit: Unit | None = None, mentor: Contact | None = None,
+               actor: Any = None) -> QuerySet[Contact]:
+        """The people needing attention (ordered by name), optionally only the members of
+        `unit`'s subtree and/or the current mentees of `mentor`; given `actor`, only the
+        people the actor may see (unit-scoped staff). One query."""
+        from tend.people.visibility import contact_scope_q
+
+        tenant, qs = self.tenant, self.sets["all"]
+        scope = contact_scope_q(tenant=tenant, actor=actor)
+        if scope is not None:
+            qs = qs.filter(scope)
+        if unit is not None:
+            qs = qs.filter(_in_unit(tenant, unit, self.now))
+        if mentor is not None:
+            qs = qs.filter(pk__in=MentorLink.objects.filter(
+                tenant=tenant, mentor=mentor, active=True).values("mentee_id"))
+        return qs.order_by("display_name", "id")
+
+    def reasons(self, contacts: list[Contact]) -> list[AttentionRow]:
+        """Which clauses fired for each of `contacts` (one query: a flag per clause,
+        evaluated for these rows only)."""
+        labels = clause_labels(self.tenant)
+        fired: dict[Any, tuple[bool, ...]] = {}
+        if contacts:
+            flags = {f"fired_{key}": Exists(self.sets[key].filter(pk=OuterRef("pk")))
+                     for key in CLAUSE_KEYS}
+            for pk, *values in (Contact.objects.filter(tenant=self.tenant,
+                                                       pk__in=[c.pk for c in contacts])
+                                .annotate(**flags).values_list("pk", *flags).order_by()):
+                fired[pk] = tuple(values)
+        rows = []
+        for contact in contacts:
+            held = fired.get(contact.pk, (False,) * len(CLAUSE_KEYS))
+            chosen = [key for key, on in zip(CLAUSE_KEYS, held, strict=True) if on]
+            rows.append(AttentionRow(contact, [labels[k] for k in chosen], chosen))
+        return rows
+
+
+def attention_list(*, tenant: Tenant, unit: Unit | None = None, mentor: Contact | None = None,
+                   now: datetime | None = None, actor: Any = None) -> QuerySet[Contact]:
+    """`Attention(tenant, now).people(…)`: one query."""
+    return Attention(tenant, now).people(unit=unit, mentor=mentor, actor=actor)
+
+
 def attention_reasons(*, tenant: Tenant, contacts: list[Contact],
                       now: datetime | None = None) -> list[AttentionRow]:
-    """Which clauses fired for each of `contacts` (one query per clause)."""
-    now = now or timezone.now()
-    ids = [c.pk for c in contacts]
-    labels = clause_labels(tenant)
-    fired: dict[str, set[Any]] = {}
-    for key, rule in attention_clauses(tenant).items():
-        fired[key] = set(rule_contacts(tenant=tenant, rule=rule, now=now)
-                         .filter(pk__in=ids).values_list("pk", flat=True))
-    rows = []
-    for contact in contacts:
-        keys = [key for key, _label in CLAUSES if contact.pk in fired[key]]
-        rows.append(AttentionRow(contact, [labels[k] for k in keys], keys))
-    return rows
+    """`Attention(tenant, now).reasons(contacts)`: one query."""
+    return Attention(tenant, now).reasons(contacts)

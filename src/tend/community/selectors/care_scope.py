@@ -6,8 +6,8 @@ contact lists, on contact pages and through the API (registered with
 Finding the actor's scoping units is one small indexed query; staff without any get no
 limit at all (None), so the lists of other apps that apply the hook (segment members, the
 inbox, campaign recipients) keep their plain queries for them. For scoped staff the limit is
-one SQL condition: "this is the actor's own contact, or the contact is a current member of a
-unit inside one of the actor's scoping units".
+one SQL condition: "the contact is a current member of a unit inside one of the actor's
+scoping units" (which holds for the actor's own contact).
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
     inside = Q()
     for _contact_id, path in rows:
         inside |= Q(unit__path__startswith=path)
+    # The actor's own contact passes too: their scoping membership is a current membership
+    # of a unit inside the scope. One EXISTS, so PostgreSQL can plan it as a semi-join.
     member = UnitMembership.objects.filter(current_q(), inside, tenant=tenant,
                                            contact=OuterRef("pk"))
-    return Q(pk__in={contact_id for contact_id, _path in rows}) | Q(Exists(member))
+    return Q(Exists(member))
 
 
 def register() -> None:

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from tend.community.selectors.care_attention import (
+    Attention,
     attention_list,
-    attention_reasons,
     attention_rule,
 )
 from tend.community.selectors.care_people import mentor_links
@@ -35,10 +35,11 @@ def attention(request: HttpRequest, org_slug: str) -> HttpResponse:
         unit = unit_get(tenant=tenant, unit_id=request.GET["unit"])
     if request.GET.get("mentor"):
         mentor = access_contact(tenant=tenant, contact_id=request.GET["mentor"], actor=actor)
-    people = attention_list(tenant=tenant, unit=unit, mentor=mentor, actor=actor)
+    attention = Attention(tenant)
+    people = attention.people(unit=unit, mentor=mentor, actor=actor)
     page = list(people[:PAGE])
     return render(request, "community/care_attention.html", {
-        "rows": attention_reasons(tenant=tenant, contacts=page), "total": people.count(),
+        "rows": attention.reasons(page), "total": people.count(),
         "unit": unit, "mentor": mentor, "units": list(unit_list(tenant=tenant)),
         "settings": attention_settings(tenant), "rule": attention_rule(tenant),
         "can_manage": actor.has_perm("care.manage")})
