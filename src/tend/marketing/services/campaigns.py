@@ -12,6 +12,7 @@ twice; cancelling discards what has not gone.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -41,6 +42,8 @@ from tend.marketing.models import (
 from tend.marketing.services import campaigns_fanout as fanout
 from tend.messaging.choices import ChannelKind, TemplateStatus
 from tend.messaging.models import Template
+
+logger = logging.getLogger(__name__)
 
 S = CampaignStatus
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -85,6 +88,29 @@ def campaign_transition(*, campaign: Campaign, to: str, now: datetime | None = N
         campaign.next_run_at = None
         fields.append("next_run_at")
     campaign.save(update_fields=fields)
+    if to == S.COMPLETED:
+        _emit_finished(campaign)
+
+
+def _emit_finished(campaign: Campaign) -> None:
+    """`campaign.finished`, queued with the status change (in its transaction, so the
+    event is queued exactly when the campaign completes); a webhook problem never stops
+    the campaign."""
+    from tend.marketing.services.webhooks_out import is_listened, webhook_emit
+
+    tenant = campaign.tenant
+    if not is_listened(tenant, "campaign.finished"):
+        return
+    try:
+        with transaction.atomic():
+            webhook_emit(tenant=tenant, key="campaign.finished", payload={"campaign": {
+                "id": campaign.pk, "name": campaign.name, "type": campaign.type,
+                "kind": campaign.kind, "launched_at": campaign.launched_at,
+                "completed_at": campaign.completed_at, "target_count": campaign.target_count,
+                "sent_count": campaign.sent_count,
+                "delivered_count": campaign.delivered_count}})
+    except Exception:
+        logger.exception("campaign.finished webhook not queued for %s", campaign.pk)
 
 
 # --- validation ----------------------------------------------------------------------------
