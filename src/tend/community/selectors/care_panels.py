@@ -46,7 +46,19 @@ def path_context(*, tenant: Tenant, actor: Actor, contact: Contact) -> dict[str,
         "practice": list(contact_practice_history(tenant=tenant, contact=contact)
                          [:HISTORY_ROWS]),
         "regularities": Regularity.choices,
+        "can_record": actor.has_perm("care.change"),
+        "lesson_choices": record_lesson_choices(tenant=tenant) if actor.has_perm(
+            "care.change") else [],
+        "contact": contact, "errors": {},
     }
+
+
+def record_lesson_choices(*, tenant: Tenant) -> list[Any]:
+    """The lessons of published courses (what staff may record as received), by course."""
+    from tend.community.models import CourseLesson, CourseStatus
+
+    return list(CourseLesson.objects.filter(tenant=tenant, course__status=CourseStatus.PUBLISHED)
+                .select_related("course").order_by("course__title", "order")[:500])
 
 
 def register() -> None:

@@ -138,3 +138,37 @@ def test_unit_scoped_staff_see_only_their_subtree(world, scoped_staff):
 def test_without_the_setting_staff_see_everyone(tenant, client, world):
     listed = client.get("/api/v1/contacts", {"limit": 50}).json()["items"]
     assert sorted(c["display_name"] for c in listed) == ["Ana", "Maya Mentor"]
+
+
+def test_recording_lessons_and_practice_from_the_contact_page(tenant, owner, client, world):
+    from tend.community.models import LessonProgress, PracticeStatus
+    from tend.community.services.care_courses import course_create, lesson_add
+
+    actor = member_actor(tenant, owner)
+    with tenant_scope(tenant):
+        course = course_create(tenant=tenant, actor=actor, title="Meditation",
+                               status="PUBLISHED")
+        first = lesson_add(tenant=tenant, actor=actor, course=course, title="Breath")
+        second = lesson_add(tenant=tenant, actor=actor, course=course, title="Mantra")
+    ana = world["ana"]
+    page = client.get(f"/o/acme/people/contacts/{ana.pk}/").content.decode()
+    assert 'id="care-lesson-form"' in page and "Meditation — 1. Breath" in page
+    url = f"/o/acme/community/contacts/{ana.pk}/care/"
+    assert client.post(url, {"action": "lesson", "lesson_id": str(first.pk)}).status_code == 302
+    # The same lesson twice: a 422 showing why, with the forms again.
+    again = client.post(url, {"action": "lesson", "lesson_id": str(first.pk)})
+    assert again.status_code == 422
+    assert "This lesson was already received." in again.content.decode()
+    assert 'id="care-practice-form"' in again.content.decode()
+    assert client.post(url, {"action": "lesson", "lesson_id": str(second.pk)}).status_code == 302
+    bad = client.post(url, {"action": "lesson", "lesson_id": "nope"})
+    assert bad.status_code == 422 and "Choose a lesson." in bad.content.decode()
+    bad = client.post(url, {"action": "practice", "regularity": "HOURLY"})
+    assert bad.status_code == 422 and "Choose a practice status." in bad.content.decode()
+    assert client.post(url, {"action": "practice", "regularity": "DAILY",
+                             "notes": "mornings"}).status_code == 302
+    with tenant_scope(tenant):
+        assert LessonProgress.objects.filter(contact=ana, lesson=first).exists()
+        assert PracticeStatus.objects.get(contact=ana).regularity == "DAILY"
+    page = client.get(f"/o/acme/people/contacts/{ana.pk}/").content.decode()
+    assert "Meditation — 1. Breath" in page and "mornings" in page

@@ -6,7 +6,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 
+from tend.community.models import Regularity
+from tend.community.selectors.care_panels import record_lesson_choices
 from tend.community.selectors.care_people import (
     course_get,
     course_lessons,
@@ -15,7 +18,7 @@ from tend.community.selectors.care_people import (
 )
 from tend.community.services.care_courses import course_create, lesson_add, lesson_record
 from tend.community.services.care_practice import practice_update
-from tend.core.errors import ValidationFailed
+from tend.core.errors import NotFound, ValidationFailed
 from tend.core.views.base import require_perm
 from tend.people.selectors.contact_page import access_contact
 
@@ -59,17 +62,34 @@ def course_detail(request: HttpRequest, org_slug: str, course_id: str) -> HttpRe
 
 @require_perm("care.change")
 def contact_care_record(request: HttpRequest, org_slug: str, contact_id: str) -> HttpResponse:
-    """Record a received lesson or a practice status (form posts from the contact page)."""
+    """Record a received lesson or a practice status (the forms of the contact page's care
+    panel). Bad input shows the forms again with the field errors (422)."""
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
     contact = access_contact(tenant=tenant, contact_id=contact_id, actor=actor)
-    if request.method == "POST":
+    if request.method != "POST":
+        return redirect("people:contacts-detail", org_slug=org_slug, contact_id=contact.pk)
+    try:
         if request.POST.get("action") == "lesson":
-            lesson = lesson_get(tenant=tenant, lesson_id=request.POST.get("lesson_id"))
+            try:
+                lesson = lesson_get(tenant=tenant, lesson_id=request.POST.get("lesson_id"))
+            except NotFound:
+                raise ValidationFailed(fields={"lesson_id": [_("Choose a lesson.")]}) from None
             lesson_record(tenant=tenant, actor=actor, contact=contact, lesson=lesson)
         else:
+            regularity = request.POST.get("regularity", "")
+            if regularity not in Regularity.values:
+                raise ValidationFailed(fields={"regularity": [_("Choose a practice status.")]})
+            notes = request.POST.get("notes", "")
+            if len(notes) > 2000:
+                raise ValidationFailed(fields={"notes": [_("Use at most 2000 characters.")]})
             practice_update(tenant=tenant, actor=actor, contact=contact,
-                            regularity=request.POST.get("regularity", ""),
-                            notes=request.POST.get("notes", ""))
+                            regularity=regularity, notes=notes)
+    except ValidationFailed as exc:
+        return render(request, "community/care_contact_record.html", {
+            "contact": contact, "errors": exc.fields or {"lesson_id": [str(exc)]},
+            "regularities": Regularity.choices,
+            "lesson_choices": record_lesson_choices(tenant=tenant),
+            "chosen_lesson": request.POST.get("lesson_id", "")}, status=422)
     return redirect("people:contacts-detail", org_slug=org_slug, contact_id=contact.pk)
 
 
