@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils.translation import gettext as _
 
-from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 from tend.marketing.models import (
     Campaign,
     CampaignInteraction,
@@ -40,13 +39,7 @@ def campaign_list(*, tenant: Tenant, status: str = "", search: str = "", kind: s
 
 
 def _get(model: Any, tenant: Tenant, pk: Any, message: str) -> Any:
-    try:
-        row = model.objects.filter(tenant=tenant, pk=pk).first()
-    except (DjangoValidationError, ValueError):
-        row = None
-    if row is None:
-        raise NotFound(message)
-    return row
+    return one_or_not_found(model.objects.filter(tenant=tenant), pk, message)
 
 
 def campaign_get(*, tenant: Tenant, campaign_id: Any) -> Campaign:

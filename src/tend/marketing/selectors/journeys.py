@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 from tend.marketing.models_journeys import (
     EnrollmentStatus,
     Journey,
@@ -43,13 +42,8 @@ def journey_list(*, tenant: Tenant, search: str = "", status: str = "") -> Query
 
 def journey_get(*, tenant: Tenant, journey_id: Any) -> Journey:
     """One journey of `tenant`, or NotFound."""
-    try:
-        journey = Journey.objects.filter(tenant=tenant, pk=journey_id).first()
-    except (DjangoValidationError, ValueError):
-        journey = None
-    if journey is None:
-        raise NotFound(_("No such journey."))
-    return journey
+    return one_or_not_found(Journey.objects.filter(tenant=tenant), journey_id,
+                            _("No such journey."))
 
 
 def journey_stats(*, tenant: Tenant, journey: Journey) -> dict[str, Any]:
@@ -102,14 +96,9 @@ def enrollment_list(*, tenant: Tenant, journey: Journey | None = None, status: s
 
 
 def enrollment_get(*, tenant: Tenant, enrollment_id: Any) -> JourneyEnrollment:
-    try:
-        enrollment = (JourneyEnrollment.objects.filter(tenant=tenant, pk=enrollment_id)
-                      .select_related("contact", "journey", "current_step").first())
-    except (DjangoValidationError, ValueError):
-        enrollment = None
-    if enrollment is None:
-        raise NotFound(_("No such enrollment."))
-    return enrollment
+    return one_or_not_found(JourneyEnrollment.objects.filter(tenant=tenant)
+                            .select_related("contact", "journey", "current_step"),
+                            enrollment_id, _("No such enrollment."))
 
 
 def enrollment_history(*, tenant: Tenant, enrollment: JourneyEnrollment

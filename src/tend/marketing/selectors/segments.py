@@ -6,13 +6,12 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 from tend.marketing.models import Segment, SegmentCount, SegmentMembership, SegmentRefresh
 from tend.people.models import Contact
 from tend.people.visibility import contact_scope_filter
@@ -33,13 +32,8 @@ def segment_list(*, tenant: Tenant, search: str = "", type: str = "",
 
 def segment_get(*, tenant: Tenant, segment_id: Any) -> Segment:
     """One segment of `tenant`, or NotFound."""
-    try:
-        segment = Segment.objects.filter(tenant=tenant, pk=segment_id).first()
-    except (DjangoValidationError, ValueError):
-        segment = None
-    if segment is None:
-        raise NotFound(_("No such segment."))
-    return segment
+    return one_or_not_found(Segment.objects.filter(tenant=tenant), segment_id,
+                            _("No such segment."))
 
 
 def segment_members(*, tenant: Tenant, segment: Segment, actor: Any = None
