@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,13 @@ logger = logging.getLogger(__name__)
 def journeys_tick(due_at: datetime) -> int:
     """Periodic: advance every due enrollment (for at most the tick budget; the next tick
     carries on). Runs under `system_scope()`."""
-    from tend.marketing.services.journeys_engine import run_due
+    from tend.marketing.services.journeys_engine import BATCH, run_due
 
     budget = float(getattr(settings, "TEND_JOURNEY_TICK_BUDGET", 20.0))
-    return run_due(budget_seconds=budget).steps
+    # Enrollments per claim (a transaction): TEND_JOURNEY_BATCH in the environment.
+    batch = int(getattr(settings, "TEND_JOURNEY_BATCH", 0) or os.environ.get("TEND_JOURNEY_BATCH")
+                or BATCH)
+    return run_due(budget_seconds=budget, batch=batch).steps
 
 
 def journeys_dates_tick(due_at: datetime) -> int:

@@ -297,10 +297,9 @@ def _waits(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcome]:
 
 
 def _update(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
-    """Set a field, a tag, the lifecycle stage or a static list membership through the
-    people and segment services (each is a no-op when the contact already is that way)."""
-    from tend.marketing.models import Segment
-    from tend.marketing.services.membership import segment_add_members, segment_remove_members
+    """Set a field, a tag or the lifecycle stage of one contact through the people services
+    (each is a no-op when the contact already is that way; list membership is `_membership`,
+    for the whole group)."""
     from tend.people.models import Contact
     from tend.people.services.contacts import (
         contact_tags_add,
@@ -310,13 +309,7 @@ def _update(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
 
     config = step.config
     action, value = config.get("action"), config.get("value")
-    if action in ("add_to_segment", "remove_from_segment"):
-        segment = Segment.objects.filter(tenant=b.tenant, pk=value).first()
-        if segment is None:
-            return Outcome(StepResult.SKIPPED, {"error": "list deleted"}, next_key=step.next_key)
-        change = segment_add_members if action == "add_to_segment" else segment_remove_members
-        change(tenant=b.tenant, actor=b.actor, segment=segment, contact_ids=[w.contact_id])
-    elif action in ("set_field", "set_lifecycle", "add_tag", "remove_tag"):
+    if action in ("set_field", "set_lifecycle", "add_tag", "remove_tag"):
         contact = Contact.objects.get(tenant=b.tenant, pk=w.contact_id)
         if action == "set_field":
             name = config["field"]
@@ -360,6 +353,29 @@ def _webhook(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
         "contact_id": str(w.contact_id), "step": step.key}, key)
     return Outcome(StepResult.COMPLETED, {"url": step.config["url"], "idempotency_key": key},
                    next_key=step.next_key)
+
+
+_MEMBERSHIP = ("add_to_segment", "remove_from_segment")
+
+
+def _membership(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcome]:
+    """Add the group's contacts to a static list or take them out of it: one call of the
+    segment service for the whole group (a no-op for those already that way)."""
+    from tend.marketing.models import Segment
+    from tend.marketing.services.membership import segment_add_members, segment_remove_members
+
+    config = step.config
+    action, value = config.get("action"), config.get("value")
+    segment = Segment.objects.filter(tenant=b.tenant, pk=value).first()
+    if segment is None:
+        return [Outcome(StepResult.SKIPPED, {"error": "list deleted"}, next_key=step.next_key)
+                ] * len(walks)
+    change = segment_add_members if action == "add_to_segment" else segment_remove_members
+    change(tenant=b.tenant, actor=b.actor, segment=segment,
+           contact_ids=list({w.contact_id for w in walks}))
+    return [Outcome(StepResult.COMPLETED, {"action": action, "value": value,
+                                           "field": config.get("field", "")},
+                    next_key=step.next_key)] * len(walks)
 
 
 _EFFECTS = {StepType.UPDATE: _update, StepType.CREATE_TASK: _create_task,
@@ -417,6 +433,12 @@ def _run_group(b: _Batch, graph: _Graph, step: JourneyStep, walks: list[_Walk]) 
                 outcomes.append(_send(b, w, step, graph))
             except Exception as exc:  # one contact's message must not stop the rest
                 outcomes.append(_raised(exc, w))
+    elif type_ == StepType.UPDATE and step.config.get("action") in _MEMBERSHIP:
+        try:
+            with transaction.atomic():  # a savepoint: a failure takes its effect back
+                outcomes = _membership(b, step, walks)
+        except Exception as exc:
+            outcomes = [_raised(exc, w) for w in walks]
     elif type_ in _EFFECTS:
         effect = _EFFECTS[type_]
         outcomes = []

@@ -235,3 +235,38 @@ def test_reentry_and_limits(tenant):
         again = journey_enroll_many(tenant=tenant, actor=SYSTEM, journey=journey,
                                     contact_ids=[people[0].pk])
         assert again == []
+
+
+def test_list_membership_moves_the_whole_group_once(tenant, django_assert_max_num_queries):
+    """UPDATE add_to_segment / remove_from_segment: one segment service call for all the
+    enrollments standing on the step; the history says so for each, and a deleted list is
+    skipped."""
+    from tend.marketing.models import SegmentMembership
+    from tend.marketing.tests.campaign_helpers import segment_of
+
+    people = [make_contact(tenant, first_name=f"L{i}") for i in range(30)]
+    vip = segment_of(tenant, "VIP", [])
+    old = segment_of(tenant, "Old", people[:10])
+    gone = segment_of(tenant, "Gone", [])
+    steps = [step("t", "TRIGGER", "add"),
+             step("add", "UPDATE", "drop", action="add_to_segment", value=str(vip.pk)),
+             step("drop", "UPDATE", "gone", action="remove_from_segment", value=str(old.pk)),
+             step("gone", "UPDATE", "e", action="add_to_segment", value=str(gone.pk)),
+             step("e", "END")]
+    journey = make_journey(tenant, steps, name="Lists")
+    with tenant_scope(tenant):
+        gone.delete()
+        journey_enroll_many(tenant=tenant, actor=SYSTEM, journey=journey,
+                            contact_ids=[p.pk for p in people])
+    # Per contact this would be hundreds of queries.
+    with django_assert_max_num_queries(80):
+        stats = run_due()
+    assert (stats.claimed, stats.completed) == (30, 30)
+    with tenant_scope(tenant):
+        assert set(SegmentMembership.objects.filter(segment=vip).values_list(
+            "contact_id", flat=True)) == {p.pk for p in people}
+        assert not SegmentMembership.objects.filter(segment=old).exists()
+        rows = JourneyEnrollmentStep.objects.filter(enrollment__journey=journey)
+        assert rows.filter(step_key="add", status="COMPLETED").count() == 30
+        assert rows.filter(step_key="drop", status="COMPLETED").count() == 30
+        assert rows.filter(step_key="gone", status="SKIPPED").count() == 30
