@@ -99,6 +99,25 @@ def load_care_demo(ctx: DemoContext) -> None:
         if regularity:
             practice_update(tenant=tenant, actor=actor, contact=person, regularity=regularity,
                             notes="")
+    created = _care_reminder_rules(ctx)
     ctx.notes.append(
         f"Care: 6 units, {len(people) - 3} members, the owner's contact ({mentor}) mentors 18 "
-        "people (My mentees), the attention list shows why each person needs attention.")
+        "people (My mentees), the attention list shows why each person needs attention; "
+        f"{created} practice and lesson reminders for the mentor and the Muscat leader.")
+
+
+def _care_reminder_rules(ctx: DemoContext) -> int:
+    """Two reminder rules of the care types, run once (the owner's contact is the mentor and
+    Muscat's leader, so the owner's digest lists them)."""
+    from tend.marketing.services.reminders import reminder_rule_create, reminder_rule_run
+
+    created = 0
+    for data in (
+        {"name": "Practice check-ins", "type": "PRACTICE_CHECKIN", "params": {"days": 60},
+         "recipients": ["mentor", "unit_secretary"]},
+        {"name": "Lessons to follow up", "type": "LESSON_FOLLOWUP", "params": {"days": 30},
+         "recipients": ["mentor", "unit_secretary"]},
+    ):
+        rule = reminder_rule_create(tenant=ctx.tenant, actor=ctx.actor, data=data)
+        created += reminder_rule_run(tenant=ctx.tenant, rule=rule)[0]
+    return created

@@ -24,3 +24,9 @@ def test_loader_builds_a_community_with_people_needing_attention(scoped, owner):
     rows = attention_reasons(tenant=scoped, contacts=list(attention_list(tenant=scoped)))
     fired = {clause for row in rows for clause in row.clauses}
     assert {"practice", "contact"} <= fired
+    # The care reminder rules reach the owner (the mentor, and Muscat's leader).
+    from tend.marketing.models import Reminder, ReminderRule
+
+    assert set(ReminderRule.objects.values_list("type", flat=True)) == {
+        "PRACTICE_CHECKIN", "LESSON_FOLLOWUP"}
+    assert Reminder.objects.filter(recipient=owner, rule__type="PRACTICE_CHECKIN").exists()
