@@ -378,8 +378,8 @@ def _membership(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcom
                     next_key=step.next_key)] * len(walks)
 
 
-_EFFECTS = {StepType.UPDATE: _update, StepType.CREATE_TASK: _create_task,
-            StepType.WEBHOOK: _webhook}
+_EFFECTS: dict[str, Any] = {StepType.UPDATE: _update, StepType.CREATE_TASK: _create_task,
+                            StepType.WEBHOOK: _webhook}
 
 
 def _error_text(exc: Exception) -> str:
@@ -558,8 +558,8 @@ def insert_rows(model: type[models.Model], varying: Sequence[str], rows: Sequenc
             continue
         value = constants[f.name] if f.name in constants else f.get_default()
         fixed[f.name] = f.get_db_prep_save(value, connection)
-    columns = [quote(by_name[n].column) for n in varying] + [
-        quote(by_name[n].column) for n in fixed]
+    columns = [quote(str(by_name[n].column)) for n in varying] + [
+        quote(str(by_name[n].column)) for n in fixed]
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
