@@ -14,6 +14,18 @@ from tend.core.models import Tenant
 logger = logging.getLogger(__name__)
 
 
+def _enqueue_per_tenant(task: Any, rows: Any) -> int:
+    """Enqueue `task` (after commit) once for each active organization owning one of `rows`
+    (a queryset of tenant-owned rows); how many were enqueued."""
+    tenants = (rows.filter(tenant__is_active=True).order_by()
+               .values_list("tenant_id", flat=True).distinct())
+    count = 0
+    for tenant_id in tenants:
+        enqueue_on_commit(task, str(tenant_id))
+        count += 1
+    return count
+
+
 # --- reminders -------------------------------------------------------------------------------
 
 
@@ -35,26 +47,16 @@ def reminders_tick(due_at: datetime) -> int:
     """Periodic: evaluate the reminder rules of every organization that has active ones."""
     from tend.marketing.models import ReminderRule
 
-    tenants = (ReminderRule.objects.filter(is_active=True, tenant__is_active=True)
-               .order_by().values_list("tenant_id", flat=True).distinct())
-    count = 0
-    for tenant_id in tenants:
-        enqueue_on_commit(reminders_generate_task, str(tenant_id))
-        count += 1
-    return count
+    return _enqueue_per_tenant(reminders_generate_task,
+                               ReminderRule.objects.filter(is_active=True))
 
 
 def reminders_digest_tick(due_at: datetime) -> int:
     """Periodic: send the digests that are due (each staff member's local digest hour)."""
     from tend.marketing.models import Reminder, ReminderStatus
 
-    tenants = (Reminder.objects.filter(status=ReminderStatus.OPEN, tenant__is_active=True)
-               .order_by().values_list("tenant_id", flat=True).distinct())
-    count = 0
-    for tenant_id in tenants:
-        enqueue_on_commit(reminders_digest_task, str(tenant_id))
-        count += 1
-    return count
+    return _enqueue_per_tenant(reminders_digest_task,
+                               Reminder.objects.filter(status=ReminderStatus.OPEN))
 
 
 # --- social posts ------------------------------------------------------------------------------
@@ -88,15 +90,8 @@ def social_metrics_tick(due_at: datetime) -> int:
 
     from tend.marketing.models import SocialPostTarget, SocialTargetStatus
 
-    tenants = (SocialPostTarget.objects.filter(
-        status=SocialTargetStatus.PUBLISHED, tenant__is_active=True,
-        published_at__gte=due_at - timedelta(days=30))
-        .order_by().values_list("tenant_id", flat=True).distinct())
-    count = 0
-    for tenant_id in tenants:
-        enqueue_on_commit(social_metrics_task, str(tenant_id))
-        count += 1
-    return count
+    return _enqueue_per_tenant(social_metrics_task, SocialPostTarget.objects.filter(
+        status=SocialTargetStatus.PUBLISHED, published_at__gte=due_at - timedelta(days=30)))
 
 
 # --- outbound webhooks -------------------------------------------------------------------------

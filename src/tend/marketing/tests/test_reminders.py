@@ -110,7 +110,7 @@ def test_follow_up_due(scoped, owner):
 def test_rule_validation(scoped):
     with pytest.raises(ValidationFailed) as exc:
         svc.reminder_rule_create(tenant=scoped, actor=SYSTEM, data={
-            "name": "", "type": "NOPE", "recipients": ["mentor"]})
+            "name": "", "type": "NOPE", "recipients": ["no-such-recipient"]})
     assert set(exc.value.fields) == {"name", "type", "recipients"}
     with pytest.raises(ValidationFailed) as exc:
         svc.reminder_rule_create(tenant=scoped, actor=SYSTEM, data={
