@@ -35,12 +35,7 @@ BODY = ("Dear {{ contact.first_name|default:\"golfer\" }}, the spring open is on
 SUBJECT = "Spring open, {{ contact.first_name }}"
 
 
-def _execute(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or None)
-        return cursor.rowcount
+_execute = benchdb.execute
 
 
 def seed(tenant: Any, contacts: int) -> tuple[Any, Any]:
@@ -53,12 +48,8 @@ def seed(tenant: Any, contacts: int) -> tuple[Any, Any]:
     from tend.marketing.services.segments import segment_create
     from tend.people.models import Contact, IdentityAlias
 
-    pg = connection.vendor == "postgresql"
-    series = (f"generate_series(1, {contacts}) AS s(n)" if pg else
-              f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
-              f"WHERE n < {contacts}) SELECT n FROM s) AS s")
-    uuid = "gen_random_uuid()" if pg else "lower(hex(randomblob(16)))"
-    now = "now()" if pg else "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
+    sql = benchdb.Sql(connection.vendor, escape=True)
+    series, uuid, now = sql.series("s", contacts), sql.uuid(), sql.now()
     tenant_id = Contact._meta.get_field("tenant").get_db_prep_value(tenant.pk, connection)
     values = {
         "id": uuid, "tenant_id": "%s", "created_at": now, "updated_at": now,
@@ -68,37 +59,13 @@ def seed(tenant: Any, contacts: int) -> tuple[Any, Any]:
         "language": "(CASE WHEN s.n %% 10 = 0 THEN 'ar' ELSE '' END)",
         "email_opt_in": "(s.n %% 3 <> 0)", "postal_code": "CAST(s.n AS text)",
     }
-    columns, exprs = [], []
-    for field in Contact._meta.concrete_fields:
-        columns.append(field.column)
-        if field.column in values:
-            exprs.append(values[field.column])
-        elif field.null:
-            exprs.append("NULL")
-        elif field.get_internal_type() == "BooleanField":
-            exprs.append("false" if pg else "0")
-        elif field.get_internal_type() == "JSONField":
-            exprs.append("'{}'")
-        elif "Integer" in field.get_internal_type():
-            exprs.append("0")
-        else:
-            exprs.append("''")
+    columns, exprs = benchdb.column_exprs(Contact, values, sql)
     _execute(f"INSERT INTO people_contact ({', '.join(columns)}) "
              f"SELECT {', '.join(exprs)} FROM {series}", [tenant_id])
     alias_values = {"id": uuid, "tenant_id": "c.tenant_id", "created_at": now,
                     "updated_at": now, "contact_id": "c.id", "type": "'EMAIL'",
-                    "value": "c.primary_email", "is_primary": "true" if pg else "1"}
-    a_columns, a_exprs = [], []
-    for field in IdentityAlias._meta.concrete_fields:
-        a_columns.append(field.column)
-        if field.column in alias_values:
-            a_exprs.append(alias_values[field.column])
-        elif field.null:
-            a_exprs.append("NULL")
-        elif field.get_internal_type() == "BooleanField":
-            a_exprs.append("false" if pg else "0")
-        else:
-            a_exprs.append("''")
+                    "value": "c.primary_email", "is_primary": sql.true()}
+    a_columns, a_exprs = benchdb.column_exprs(IdentityAlias, alias_values, sql)
     _execute(f"INSERT INTO people_identityalias ({', '.join(a_columns)}) "
              f"SELECT {', '.join(a_exprs)} FROM people_contact c WHERE c.tenant_id = %s",
              [tenant_id])

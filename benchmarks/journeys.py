@@ -47,12 +47,7 @@ STEPS = [
 ]
 
 
-def _execute(sql: str, params: Any = ()) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or None)
-        return cursor.rowcount
+_execute = benchdb.execute
 
 
 def seed(tenant: Any, contacts: int, journeys: int) -> list[Any]:
@@ -64,34 +59,16 @@ def seed(tenant: Any, contacts: int, journeys: int) -> list[Any]:
     from tend.messaging.services.templates import template_create, template_publish
     from tend.people.models import Contact
 
-    pg = connection.vendor == "postgresql"
-    series = (f"generate_series(1, {contacts}) AS s(n)" if pg else
-              f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
-              f"WHERE n < {contacts}) SELECT n FROM s) AS s")
-    uuid = "gen_random_uuid()" if pg else "lower(hex(randomblob(16)))"
-    now = "now()" if pg else "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
+    sql = benchdb.Sql(connection.vendor, escape=True)
+    series, uuid, now = sql.series("s", contacts), sql.uuid(), sql.now()
     db = connection.ops
     tenant_id = Contact._meta.get_field("tenant").get_db_prep_value(tenant.pk, connection)
     values = {"id": uuid, "tenant_id": "%s", "created_at": now, "updated_at": now,
               "first_name": "'P' || s.n", "last_name": "'Bench'",
               "display_name": "'Person ' || s.n", "primary_email": "'p' || s.n || '@b.example'",
-              "status": "'ACTIVE'", "email_opt_in": "true" if pg else "1",
+              "status": "'ACTIVE'", "email_opt_in": sql.true(),
               "city": "(CASE WHEN s.n %% 3 = 0 THEN 'Doha' ELSE 'Dubai' END)"}
-    columns, exprs = [], []
-    for field in Contact._meta.concrete_fields:
-        columns.append(field.column)
-        if field.column in values:
-            exprs.append(values[field.column])
-        elif field.null:
-            exprs.append("NULL")
-        elif field.get_internal_type() == "BooleanField":
-            exprs.append("false" if pg else "0")
-        elif field.get_internal_type() == "JSONField":
-            exprs.append("'{}'")
-        elif "Integer" in field.get_internal_type():
-            exprs.append("0")
-        else:
-            exprs.append("''")
+    columns, exprs = benchdb.column_exprs(Contact, values, sql)
     actor = Actor.system()
     with transaction.atomic():
         _execute(f"INSERT INTO people_contact ({', '.join(columns)}) "

@@ -49,66 +49,12 @@ def setup(database_url: str | None, data_dir: str) -> None:
 # --- seeding -----------------------------------------------------------------------------------
 
 
-class Sql:
-    """The few expressions that differ between PostgreSQL and SQLite."""
-
-    def __init__(self, vendor: str) -> None:
-        self.pg = vendor == "postgresql"
-
-    def series(self, name: str, count: int) -> str:
-        if self.pg:
-            return f"generate_series(1, {count}) AS {name}(n)"
-        return (f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
-                f"WHERE n < {count}) SELECT n FROM s) AS {name}")
-
-    def uuid(self) -> str:
-        return "gen_random_uuid()" if self.pg else "lower(hex(randomblob(16)))"
-
-    def ordered_uuid(self, prefix: str, number: str) -> str:
-        """Ids that grow with `number`, as the product's time-ordered (v7) ids grow with
-        time: rows go to the right edge of the primary key's index instead of anywhere."""
-        if self.pg:
-            return f"('{prefix}-0000-7000-8000-' || lpad(to_hex({number}), 12, '0'))::uuid"
-        return f"('{prefix}00007000' || printf('8000%012x', {number}))"
-
-    def days_ago(self, expr: str) -> str:
-        if self.pg:
-            return f"(now() - make_interval(days => ({expr})::int))"
-        return f"strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ({expr}) || ' days')"
-
-    def now(self) -> str:
-        return "now()" if self.pg else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-
-    def pick(self, expr: str, values: list[str]) -> str:
-        whens = " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values))
-        return f"(CASE ({expr}) % {len(values)} {whens} END)"
-
-    def custom(self, n: str) -> str:
-        plan = self.pick(f"{n} / 3", ["free", "silver", "gold"])
-        if self.pg:
-            return (f"jsonb_build_object('plan', {plan}, 'score', {n} % 100, "
-                    f"'vip', ({n} % 10 = 0))")
-        return (f"json_object('plan', {plan}, 'score', {n} % 100, 'vip', "
-                f"json(CASE WHEN {n} % 10 = 0 THEN 'true' ELSE 'false' END))")
-
-    def num(self, column: str) -> str:
-        return f"CAST({column} AS integer)"
-
-    def true(self) -> str:
-        return "true" if self.pg else "1"
-
-    def false(self) -> str:
-        return "false" if self.pg else "0"
+Sql = benchdb.Sql
 
 
 def _execute(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
-    from django.db import connection
-
     # Modulo signs are doubled so the drivers do not read them as placeholders.
-    sql = sql.replace("%", "%%").replace("%%s", "%s")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return benchdb.execute(sql.replace("%", "%%").replace("%%s", "%s"), list(params))
 
 
 def seed(tenant: Any, contacts: int, sql: Sql, stamp: int) -> dict[str, Any]:
@@ -148,21 +94,7 @@ def seed(tenant: Any, contacts: int, sql: Sql, stamp: int) -> dict[str, Any]:
         "activity_count_30d": f"{n} % 12", "activity_count_90d": f"{n} % 30",
         "email_opt_in": f"({n} % 3 <> 0)",
     }
-    columns, exprs = [], []
-    for field in Contact._meta.concrete_fields:
-        columns.append(field.column)
-        if field.column in values:
-            exprs.append(values[field.column])
-        elif field.null:
-            exprs.append("NULL")
-        elif field.get_internal_type() == "BooleanField":
-            exprs.append(sql.false())
-        elif field.get_internal_type() in ("JSONField",):
-            exprs.append("'{}'")
-        elif "Integer" in field.get_internal_type():
-            exprs.append("0")
-        else:
-            exprs.append("''")
+    columns, exprs = benchdb.column_exprs(Contact, values, sql)
     params = [tenant_id]
     clock = time.perf_counter()
     _execute(f"INSERT INTO people_contact ({', '.join(columns)}) "
