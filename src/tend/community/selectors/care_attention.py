@@ -59,12 +59,16 @@ def clause_labels(tenant: Tenant) -> dict[str, str]:
 
 
 def _in_unit(tenant: Tenant, unit: Unit, now: datetime) -> Exists:
-    """The contact is a current member of a unit in `unit`'s subtree (a semi-join)."""
+    """The contact is a current member of a unit in `unit`'s subtree (a semi-join). The
+    subtree's unit ids are read first (one small query): a literal list lets PostgreSQL
+    use the memberships' unit index and a parallel hash for whole-list counts."""
     from django.db.models import Q
 
+    units = list(Unit.objects.filter(tenant=tenant, path__startswith=unit.path)
+                 .values_list("pk", flat=True))
     return Exists(UnitMembership.objects.filter(
         Q(until__isnull=True) | Q(until__gt=timezone.localdate(now)), tenant=tenant,
-        unit__path__startswith=unit.path, contact=OuterRef("pk")))
+        unit_id__in=units, contact=OuterRef("pk")))
 
 
 @dataclass(frozen=True)
