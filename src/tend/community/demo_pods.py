@@ -34,6 +34,11 @@ PODS = [
 ]
 SKILLS = ["marketing", "discipline", "tech", "writing", "sales", "fitness", "design",
           "planning"]
+NOTES = ["Two members hit their weekly target; one blocked on time.",
+         "Good energy. Shared tools for planning the week.",
+         "Short meeting; agreed to keep commitments smaller."]
+ACTIONS = ["Share one win in the chat by Wednesday", "Pick next week's commitment tonight",
+           "Pair up for a mid-week check-in", "Post the meeting notes"]
 NEEDS = ["time management", "motivation", "focus", "accountability", "confidence"]
 COMMITMENTS = ["write 500 words before 9am today", "run 5 km every morning",
                "call 3 customers by Friday", "read 20 pages tonight", "get fit",
@@ -51,7 +56,10 @@ def load_pods_demo(ctx: DemoContext) -> None:
     pods = [pod_create(tenant=tenant, actor=actor, data={
         "name": name, "time_zone": zone, "day_of_week": day, "time": at, "capacity": 6,
         "meeting_link": "https://meet.example.com/" + name.lower().replace(" ", "-"),
-        "target_goals_category": goal, "target_experience_level": level})
+        "target_goals_category": goal, "target_experience_level": level,
+        # The Gulf pod takes people from UTC+3 (Riyadh) to UTC+4 (Dubai) only.
+        **({"target_utc_offset_min": 180, "target_utc_offset_max": 240}
+           if zone == "Asia/Dubai" else {})})
         for name, zone, day, at, goal, level in PODS]
     for index, person in enumerate(people):
         pod = pods[index % 3] if index < 15 else None
@@ -73,7 +81,8 @@ def load_pods_demo(ctx: DemoContext) -> None:
         for weeks in (3, 2, 1):
             meeting = PodMeeting.objects.create(
                 tenant=tenant, pod=pod, scheduled_at=now - timedelta(days=7 * weeks, hours=2),
-                agenda="Wins, commitments, blockers", energy_level=rng.randint(5, 9))
+                agenda="Wins, commitments, blockers", energy_level=rng.randint(5, 9),
+                notes=rng.choice(NOTES), action_items=rng.sample(ACTIONS, 2))
             for m in members:
                 attendance_record(tenant=tenant, actor=actor, meeting=meeting,
                                   contact=m.contact, attended=rng.random() < 0.8,
@@ -82,7 +91,8 @@ def load_pods_demo(ctx: DemoContext) -> None:
     for index, person in enumerate(people[:24]):
         goal = goal_create(tenant=tenant, actor=actor, contact=person, data={
             "title": ["Launch my product", "Run a half marathon", "Finish my novel"][index % 3],
-            "category": PODS[index % 3][4], "progress": rng.randint(0, 80)})
+            "category": PODS[index % 3][4], "progress": rng.randint(0, 80),
+            "summary": rng.choice(NOTES)})
         commitment = commitment_create(tenant=tenant, actor=actor, contact=person,
                                        text=COMMITMENTS[index % len(COMMITMENTS)], goal=goal)
         streak = rng.randint(0, 9)
