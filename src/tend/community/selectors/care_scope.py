@@ -3,11 +3,11 @@
 contact lists, on contact pages and through the API (registered with
 `people.visibility.register_contact_scope`). Staff without such a membership are not limited.
 
-Finding the actor's scoping units is one small indexed query; staff without any get no
-limit at all (None), so the lists of other apps that apply the hook (segment members, the
-inbox, campaign recipients) keep their plain queries for them. For scoped staff the limit is
-one SQL condition: "the contact is a current member of a unit inside one of the actor's
-scoping units" (which holds for the actor's own contact).
+Finding the actor's scoping units is one small indexed query (and one more for the units
+inside them when there are some); staff without any get no limit at all (None), so the lists
+of other apps that apply the hook (segment members, the inbox, campaign recipients) keep their
+plain queries for them. For scoped staff the limit is one SQL condition: "the contact is a
+current member of one of those units" (which holds for the actor's own contact).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 
-from tend.community.models import UnitMembership, UnitRole
+from tend.community.models import Unit, UnitMembership, UnitRole
 from tend.community.selectors.care_units import current_q
 from tend.people.models import IdentityAlias
 
@@ -35,10 +35,12 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
         return None
     inside = Q()
     for _contact_id, path in rows:
-        inside |= Q(unit__path__startswith=path)
+        inside |= Q(path__startswith=path)
+    units = list(Unit.objects.filter(inside, tenant=tenant).values_list("pk", flat=True))
     # The actor's own contact passes too: their scoping membership is a current membership
-    # of a unit inside the scope. One EXISTS, so PostgreSQL can plan it as a semi-join.
-    member = UnitMembership.objects.filter(current_q(), inside, tenant=tenant,
+    # of a unit inside the scope. One EXISTS on a literal list of units, so PostgreSQL can
+    # plan it as a semi-join (or one parallel hash when counting).
+    member = UnitMembership.objects.filter(current_q(), tenant=tenant, unit_id__in=units,
                                            contact=OuterRef("pk"))
     return Q(Exists(member))
 
