@@ -238,8 +238,8 @@ def commitment_update(*, tenant: Tenant, actor: Actor, commitment: Commitment,
     if errors:
         raise ValidationFailed(fields=errors)
     with transaction.atomic():
-        commitment = Commitment.objects.select_for_update().select_related("goal", "contact").get(
-            tenant=tenant, pk=commitment.pk)
+        commitment = Commitment.objects.select_for_update(of=("self",)).select_related(
+            "goal", "contact").get(tenant=tenant, pk=commitment.pk)
         for name, value in changes.items():
             setattr(commitment, name, value)
         if "text" in changes or "goal" in changes:
