@@ -13,10 +13,12 @@ and are looked up with `provider_for(kind)`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -183,6 +185,31 @@ class Provider:
         """The answer to a verified webhook whose `items` were stored (`new` of them not
         seen before) when the provider expects a particular body; None: a JSON count."""
         return None
+
+
+class ClientPool:
+    """One keep-alive HTTP client per API address, shared by the threads of a process (httpx
+    clients are thread-safe), each keeping as many connections open as the outbox sends at
+    once (httpx's default keeps 20, so a larger pool of sending threads would open and close
+    connections all the time). A provider module keeps one pool."""
+
+    def __init__(self, max_connections: int = 64) -> None:
+        self.max_connections = max_connections
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def client(self, base: str, timeout: httpx.Timeout) -> httpx.Client:
+        """The client for `base` (made with `timeout` the first time it is asked for)."""
+        client = self._clients.get(base)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(base)
+                if client is None:
+                    client = self._clients[base] = httpx.Client(
+                        base_url=base, timeout=timeout,
+                        limits=httpx.Limits(max_connections=self.max_connections,
+                                            max_keepalive_connections=self.max_connections))
+        return client
 
 
 _registry: dict[str, Provider] = {}

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from tend.messaging.choices import ChannelKind, MessageStatus
 from tend.messaging.models import ChannelAccount
 from tend.messaging.providers.base import (
+    ClientPool,
     ConnectError,
     CredentialField,
     InboundItem,
@@ -42,11 +43,11 @@ from tend.messaging.providers.base import (
     SendResult,
     StatusUpdate,
 )
-from tend.messaging.providers.whatsapp import http_client
 from tend.people.choices import AliasType
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 DEFAULT_RETRY_AFTER = 1.0
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 BAD_NUMBER = {21211, 21614, 21612, 21408, 21610, 21606, 21217}
 THROTTLED = {20429, 14107}
@@ -54,6 +55,13 @@ AUTH = {20003, 20005, 20008}
 STATUSES = {"sent": MessageStatus.SENT, "delivered": MessageStatus.DELIVERED,
             "read": MessageStatus.READ, "undelivered": MessageStatus.FAILED,
             "failed": MessageStatus.FAILED}
+
+
+_pool = ClientPool()
+
+
+def http_client(base: str) -> httpx.Client:
+    return _pool.client(base, TIMEOUT)
 
 
 def twilio_signature(token: str, url: str, params: list[tuple[str, str]]) -> str:

@@ -22,7 +22,6 @@ import json
 import logging
 import re
 import secrets
-import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tend.messaging.choices import ChannelKind
 from tend.messaging.providers.base import (
+    ClientPool,
     ConnectError,
     CredentialField,
     InboundItem,
@@ -59,23 +59,11 @@ MESSAGE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member"
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
-_clients: dict[str, httpx.Client] = {}
-_clients_lock = threading.Lock()
+_pool = ClientPool()
 
 
 def _client(base: str) -> httpx.Client:
-    """One keep-alive client per API address (httpx clients are thread-safe), keeping as
-    many connections open as the outbox sends at once (httpx's default keeps 20, so a
-    larger pool of sending threads would open and close connections all the time)."""
-    client = _clients.get(base)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(base)
-            if client is None:
-                client = _clients[base] = httpx.Client(
-                    base_url=base, timeout=TIMEOUT,
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
-    return client
+    return _pool.client(base, TIMEOUT)
 
 
 class TelegramApiError(Exception):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +37,7 @@ from tend.core.tenancy import current_tenant, tenant_scope
 from tend.messaging.choices import ChannelKind, MessageStatus
 from tend.messaging.models import ChannelAccount, Message
 from tend.messaging.providers.base import (
+    ClientPool,
     ConnectError,
     CredentialField,
     InboundItem,
@@ -70,22 +70,12 @@ STATUSES = {"sent": MessageStatus.SENT, "delivered": MessageStatus.DELIVERED,
             "read": MessageStatus.READ, "failed": MessageStatus.FAILED}
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
-_clients: dict[str, httpx.Client] = {}
-_clients_lock = threading.Lock()
+_pool = ClientPool()
 
 
 def http_client(base: str) -> httpx.Client:
-    """One keep-alive client per API origin, shared by the threads of a process (httpx
-    clients are thread-safe)."""
-    client = _clients.get(base)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(base)
-            if client is None:
-                client = _clients[base] = httpx.Client(
-                    base_url=base, timeout=TIMEOUT,
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
-    return client
+    """The process's keep-alive client for a Graph API origin."""
+    return _pool.client(base, TIMEOUT)
 
 
 def in_account_scope(account: ChannelAccount, fn: Any) -> Any:
