@@ -113,15 +113,7 @@ def raw_statement(tenant: Any, account: Any, members: Any, excluded: Any, key: s
         "next_attempt_at": "%(now)s", "attempts": "0",
         "media": "'[]'", "template_variables": "'{}'",
     }
-    columns, exprs = [], []
-    for field in Message._meta.concrete_fields:
-        columns.append(field.column)
-        if field.column in values:
-            exprs.append(values[field.column])
-        elif field.null:
-            exprs.append("NULL")
-        else:
-            exprs.append("''")
+    columns, exprs = benchdb.column_exprs(Message, values, benchdb.Sql(connection.vendor))
     params = {"now": now, "account": account.pk if pg else account.pk.hex,
               "link": f"{origin}/t/raw/EMAIL/1/", "org": tenant.name, "key": key,
               "meta": '{"campaign": "raw", "run": "1"}',
