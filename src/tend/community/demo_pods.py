@@ -21,6 +21,7 @@ from tend.community.services.pods_core import (
     attendance_record,
     pod_create,
     pod_join,
+    pod_refresh_health,
     profile_update,
 )
 from tend.core.demo import DemoContext, register_demo
@@ -102,6 +103,8 @@ def load_pods_demo(ctx: DemoContext) -> None:
         if index % 5 == 0:
             commitment_check_in(tenant=tenant, actor=actor, commitment=commitment, done=True,
                                 complete=True)
+    for pod in pods:
+        pod_refresh_health(tenant=tenant, pod=pod)
 
 
 register_demo(load_pods_demo, order=610)

@@ -142,7 +142,9 @@ class MemberOut(Schema):
     left_at: datetime | None
     meetings_attended: int
     meetings_missed: int
+    contribution_score: float | None
     payment_active: bool
+    last_payment_at: datetime | None
 
     @staticmethod
     def resolve_contact_name(obj: Any) -> str:

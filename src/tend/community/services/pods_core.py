@@ -455,7 +455,10 @@ def attendance_import(*, tenant: Tenant, actor: Actor, pod: Pod,
 def pod_refresh_health(*, tenant: Tenant, pod: Pod) -> Pod:
     """Recompute attendance rate (share of recorded attendances that were present),
     completion rate (completed share of the current members' finished commitments) and
-    satisfaction (average rating) from the rows."""
+    satisfaction (average rating) from the rows, and each active member's contribution
+    score (0 to 100: 60 for the share of meetings attended, 40 for the share of finished
+    commitments kept; with only one of the two known, that one counts fully). Called by
+    the tick for every active pod and after attendance is recorded on the pages."""
     att = MeetingAttendance.objects.filter(tenant=tenant, meeting__pod=pod).aggregate(
         n=Count("pk"), yes=Count("pk", filter=Q(attended=True)), rating=Avg("rating"))
     members = PodMembership.objects.filter(tenant=tenant, pod=pod,
@@ -469,4 +472,23 @@ def pod_refresh_health(*, tenant: Tenant, pod: Pod) -> Pod:
     Pod.objects.filter(tenant=tenant, pk=pod.pk).update(
         attendance_rate=pod.attendance_rate, completion_rate=pod.completion_rate,
         satisfaction=pod.satisfaction, updated_at=F("updated_at"))
+    kept = {row["contact_id"]: row for row in Commitment.objects.filter(
+        tenant=tenant, contact__in=members, status__in=(
+            CommitmentStatus.COMPLETED, CommitmentStatus.FAILED))
+        .values("contact_id").annotate(
+            n=Count("pk"), yes=Count("pk", filter=Q(status=CommitmentStatus.COMPLETED)))}
+    for membership in PodMembership.objects.filter(tenant=tenant, pod=pod,
+                                                   status=PodMembershipStatus.ACTIVE):
+        parts = []
+        seen = membership.meetings_attended + membership.meetings_missed
+        if seen:
+            parts.append((60, membership.meetings_attended / seen))
+        finished = kept.get(membership.contact_id)
+        if finished and finished["n"]:
+            parts.append((40, finished["yes"] / finished["n"]))
+        weight = sum(w for w, _share in parts)
+        score = round(100.0 * sum(w * share for w, share in parts) / weight, 1) if parts \
+            else None
+        if score != membership.contribution_score:
+            PodMembership.objects.filter(pk=membership.pk).update(contribution_score=score)
     return pod

@@ -86,12 +86,13 @@ def _send(tenant: Tenant, contact: Contact, key: str, compose: Callable[[], str]
 
 def pods_tick_tenant(*, tenant: Tenant, now: datetime | None = None) -> int:
     from tend.community.services.commitments import local_today, streaks_decay
-    from tend.community.services.pods_core import meetings_generate
+    from tend.community.services.pods_core import meetings_generate, pod_refresh_health
 
     now = now or timezone.now()
     sent = 0
     for pod in Pod.objects.filter(tenant=tenant, status__in=(PodStatus.ACTIVE, PodStatus.FULL)):
         meetings_generate(tenant=tenant, pod=pod, weeks=2, after=now)
+        pod_refresh_health(tenant=tenant, pod=pod)
     members = PodMembership.objects.filter(tenant=tenant, status="ACTIVE").select_related(
         "contact")
     by_pod: dict[Any, list[Contact]] = {}

@@ -214,3 +214,31 @@ def test_capacity_holds_when_many_join_at_once(tenant, owner):
 def test_time_field_accepts_time_objects(scoped, actor):
     pod = _pod(scoped, actor, time=time(7, 15))
     assert pod.time == time(7, 15)
+
+
+def test_health_gives_each_member_a_contribution_score(scoped, actor):
+    from tend.community.models import PodMembership
+    from tend.community.services.commitments import commitment_check_in, commitment_create
+
+    pod = _pod(scoped, actor)
+    a = make_contact(scoped, first_name="A")
+    b = make_contact(scoped, first_name="B")
+    c = make_contact(scoped, first_name="C")
+    for person in (a, b, c):
+        pod_join(tenant=scoped, actor=actor, pod=pod, contact=person)
+    meetings = meetings_generate(tenant=scoped, pod=pod, weeks=2)
+    for meeting, seen in zip(meetings, (True, False), strict=True):
+        attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=a, attended=True)
+        attendance_record(tenant=scoped, actor=actor, meeting=meeting, contact=b, attended=seen)
+    for done in (True, False):
+        commitment = commitment_create(tenant=scoped, actor=actor, contact=a, text="run 5 km")
+        commitment_check_in(tenant=scoped, actor=actor, commitment=commitment, done=done,
+                            complete=True)
+    pod_refresh_health(tenant=scoped, pod=pod)
+    scores = dict(PodMembership.objects.filter(pod=pod).values_list("contact_id",
+                                                                    "contribution_score"))
+    # A: every meeting (60) and half the finished commitments (20); B: half the meetings
+    # and no finished commitment (the attendance share counts fully); C: nothing known.
+    assert scores == {a.pk: 80.0, b.pk: 50.0, c.pk: None}
+    pod.refresh_from_db()
+    assert (pod.attendance_rate, pod.completion_rate) == (75.0, 50.0)

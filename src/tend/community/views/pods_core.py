@@ -30,6 +30,7 @@ from tend.community.services.pods_core import (
     pod_create,
     pod_join,
     pod_leave,
+    pod_refresh_health,
     pod_update,
 )
 from tend.community.views import pods_edit
@@ -134,6 +135,8 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                 result = attendance_import(tenant=tenant, actor=actor, pod=pod,
                                            content=content)
                 notice = result
+            if action in ("attendance", "import"):
+                pod_refresh_health(tenant=tenant, pod=pod)
             if notice is None:
                 return redirect("community:pod", org_slug=org_slug, pod_id=pod.pk)
         except (ValidationFailed, ValueError, UnicodeDecodeError) as exc:

@@ -39,6 +39,7 @@ from tend.community.services.commitments import (
 from tend.community.services.pods_core import (
     attendance_record,
     meeting_update,
+    pod_refresh_health,
     profile_update,
 )
 from tend.core.actors import Actor
@@ -198,6 +199,7 @@ def meeting_page(request: HttpRequest, org_slug: str, meeting_id: str) -> HttpRe
         try:
             if request.POST.get("action") == "attendance":
                 _attendance(request, tenant, actor, meeting, members)
+                pod_refresh_health(tenant=tenant, pod=meeting.pod)
             else:
                 meeting_update(tenant=tenant, actor=actor, meeting=meeting,
                                data=_form(request, MEETING_FIELDS))
