@@ -13,6 +13,7 @@ from django.shortcuts import render
 
 from tend.core.actors import Actor
 from tend.core.errors import NotFound, PermissionDenied, TendError
+from tend.core.models import Tenant
 
 View = Callable[..., HttpResponse]
 
@@ -47,6 +48,12 @@ def require_perm(*permissions: str) -> Callable[[View], View]:
         return wrapped
 
     return decorator
+
+
+def tenant_and_actor(request: HttpRequest) -> tuple[Tenant, Actor]:
+    """The organization and the acting member the tenant middleware put on a request under
+    `/o/<org_slug>/` (views behind `require_perm` always have both)."""
+    return request.tenant, request.actor  # type: ignore[attr-defined]
 
 
 def is_htmx(request: HttpRequest) -> bool:

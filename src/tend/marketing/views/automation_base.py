@@ -10,12 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tend.core.actors import Actor
 from tend.core.errors import TendError
+from tend.core.views.base import tenant_and_actor
 
-
-def ctx(request: HttpRequest) -> tuple[Any, Actor]:
-    return request.tenant, request.actor  # type: ignore[attr-defined]
+ctx = tenant_and_actor
 
 
 def url(request: HttpRequest, name: str, **kwargs: Any) -> str:

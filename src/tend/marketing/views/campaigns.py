@@ -17,9 +17,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tend.core.actors import Actor
 from tend.core.errors import TendError
-from tend.core.views.base import require_perm
+from tend.core.views.base import require_perm, tenant_and_actor
 from tend.marketing.models import Campaign, CampaignKind, CampaignStatus, CampaignType, Segment
 from tend.marketing.selectors.campaigns import (
     campaign_get,
@@ -40,8 +39,7 @@ SERIES = (("SENT", "#2563eb"), ("DELIVERED", "#059669"), ("OPENED", "#d97706"),
           ("CLICKED", "#db2777"))
 
 
-def _ctx(request: HttpRequest) -> tuple[Any, Actor]:
-    return request.tenant, request.actor  # type: ignore[attr-defined]
+_ctx = tenant_and_actor
 
 
 def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tend.core.errors import TendError, ValidationFailed
-from tend.core.views.base import apply_errors, require_perm
+from tend.core.views.base import apply_errors, require_perm, tenant_and_actor
 from tend.marketing.models_journeys import (
     JourneyKind,
     JourneyStatus,
@@ -53,8 +53,7 @@ from tend.marketing.views.journeys_graph import build_tree
 SEQUENCE_ROWS = 6
 
 
-def _ctx(request: HttpRequest) -> tuple[Any, Any]:
-    return request.tenant, request.actor  # type: ignore[attr-defined]
+_ctx = tenant_and_actor
 
 
 @require_perm("journeys.view")

@@ -17,11 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tend.core.actors import Actor
 from tend.core.api.base import PageParams, paginate
 from tend.core.errors import TendError
 from tend.core.tenancy import tenant_scope
-from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.views.base import apply_errors, is_htmx, require_perm, tenant_and_actor
 from tend.marketing.chart import growth_chart
 from tend.marketing.choices import RefreshFrequency, SegmentType
 from tend.marketing.models import Segment
@@ -40,8 +39,7 @@ from tend.marketing.services.segments import segment_create, segment_delete, seg
 PAGE_SIZE = 50
 
 
-def _ctx(request: HttpRequest) -> tuple[Any, Actor]:
-    return request.tenant, request.actor  # type: ignore[attr-defined]
+_ctx = tenant_and_actor
 
 
 @require_perm("segments.view")

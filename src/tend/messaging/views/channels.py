@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from tend.core.actors import Actor
 from tend.core.errors import TendError
 from tend.core.models import Tenant
-from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.views.base import apply_errors, is_htmx, require_perm, tenant_and_actor
 from tend.messaging.choices import ChannelKind
 from tend.messaging.models import ChannelAccount
 from tend.messaging.providers import Provider, provider_for, providers
@@ -47,8 +47,7 @@ from tend.people.selectors.contact_page import access_contact
 SHOWN_SECRETS = ("verify_token",)
 
 
-def _ctx(request: HttpRequest) -> tuple[Tenant, Actor]:
-    return request.tenant, request.actor  # type: ignore[attr-defined]
+_ctx = tenant_and_actor
 
 
 def account_form(provider: Provider, *, account: ChannelAccount | None = None,

@@ -15,10 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tend.core.actors import Actor
 from tend.core.errors import TendError
-from tend.core.models import Tenant
-from tend.core.views.base import apply_errors, require_perm
+from tend.core.views.base import apply_errors, require_perm, tenant_and_actor
 from tend.people.choices import IngestionStatus
 from tend.people.models import IngestionSource
 from tend.people.selectors.ingestion import access_source, ingestion_log_list, source_list
@@ -40,8 +38,7 @@ class SourceForm(forms.Form):
     )
 
 
-def _ctx(request: HttpRequest) -> tuple[Tenant, Actor]:
-    return request.tenant, request.actor  # type: ignore[attr-defined]
+_ctx = tenant_and_actor
 
 
 def _page(request: HttpRequest, *, form: SourceForm | None = None,
