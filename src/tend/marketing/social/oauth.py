@@ -119,15 +119,15 @@ def exchange_code(app: App, *, code: str, redirect_uri: str, verifier: str) -> T
     reason (`auth` when the platform refused our app or the code)."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
             "code_verifier": verifier, app.spec.client_param: app.client_id}
-    auth: tuple[str, str] | None = None
+    headers = {"Accept": "application/json"}
     if app.spec.client_auth == "basic":
-        auth = (app.client_id, app.client_secret)
+        pair = f"{app.client_id}:{app.client_secret}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
     else:
         form["client_secret"] = app.client_secret
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-            response = client.post(app.token_url, data=form, auth=auth,
-                                   headers={"Accept": "application/json"})
+            response = client.post(app.token_url, data=form, headers=headers)
     except httpx.HTTPError as exc:
         raise SocialError(f"the token endpoint could not be reached ({exc})") from None
     try:
