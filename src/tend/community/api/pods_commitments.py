@@ -31,6 +31,19 @@ from tend.people.api._contact_page import contact_of
 router = Router(tags=["Commitments"])
 
 
+def _commitment(request: ApiRequest, commitment_id: UUID) -> Any:
+    """The commitment, if its person is one the caller may see (visibility limits)."""
+    commitment = commitment_get(tenant=request.tenant, commitment_id=commitment_id)
+    contact_of(request, commitment.contact_id)
+    return commitment
+
+
+def _goal(request: ApiRequest, goal_id: UUID) -> Any:
+    goal = goal_get(tenant=request.tenant, goal_id=goal_id)
+    contact_of(request, goal.contact_id)
+    return goal
+
+
 class CommitmentOut(Schema):
     id: UUID
     contact_id: UUID
@@ -179,7 +192,7 @@ def commitments_create(request: ApiRequest, contact_id: UUID, payload: Commitmen
 @router.get("/community/commitments/{commitment_id}", response=CommitmentOut)
 def commitments_get(request: ApiRequest, commitment_id: UUID) -> Any:
     require(request, "pods.view")
-    return commitment_get(tenant=request.tenant, commitment_id=commitment_id)
+    return _commitment(request, commitment_id)
 
 
 @router.patch("/community/commitments/{commitment_id}", response=CommitmentOut)
@@ -188,8 +201,8 @@ def commitments_update(request: ApiRequest, commitment_id: UUID,
     """Edit a commitment (a new text is scored again; `original_text` keeps the first
     wording). `null` clears estimated_minutes, due_date and goal_id. Needs `pods.change`."""
     actor = require(request, "pods.change")
-    return commitment_update(tenant=request.tenant, actor=actor, commitment=commitment_get(
-        tenant=request.tenant, commitment_id=commitment_id),
+    return commitment_update(tenant=request.tenant, actor=actor, commitment=_commitment(
+        request, commitment_id),
         data=payload.model_dump(exclude_unset=True))
 
 
@@ -197,22 +210,22 @@ def commitments_update(request: ApiRequest, commitment_id: UUID,
 def commitments_check_ins(request: ApiRequest, commitment_id: UUID) -> Any:
     """The commitment's check-ins, newest day first (at most 366)."""
     require(request, "pods.view")
-    commitment = commitment_get(tenant=request.tenant, commitment_id=commitment_id)
+    commitment = _commitment(request, commitment_id)
     return list(commitment.checkins.filter(tenant=request.tenant).order_by("-day")[:366])
 
 
 @router.post("/community/commitments/{commitment_id}/status", response=CommitmentOut)
 def commitments_status(request: ApiRequest, commitment_id: UUID, payload: StatusIn) -> Any:
     actor = require(request, "pods.change")
-    return commitment_set_status(tenant=request.tenant, actor=actor, commitment=commitment_get(
-        tenant=request.tenant, commitment_id=commitment_id), status=payload.status)
+    return commitment_set_status(tenant=request.tenant, actor=actor, commitment=_commitment(
+        request, commitment_id), status=payload.status)
 
 
 @router.post("/community/commitments/{commitment_id}/check-ins", response={201: CheckInOut})
 def commitments_check_in(request: ApiRequest, commitment_id: UUID, payload: CheckInIn) -> Any:
     """The day's report (done or not); a done day extends the streak."""
     actor = require(request, "pods.change")
-    commitment = commitment_get(tenant=request.tenant, commitment_id=commitment_id)
+    commitment = _commitment(request, commitment_id)
     return Status(201, commitment_check_in(
         tenant=request.tenant, actor=actor, commitment=commitment, done=payload.done,
         note=payload.note, day=payload.day, complete=payload.complete))
@@ -236,12 +249,12 @@ def goals_create(request: ApiRequest, contact_id: UUID, payload: GoalIn) -> Any:
 @router.get("/community/goals/{goal_id}", response=GoalOut)
 def goals_get(request: ApiRequest, goal_id: UUID) -> Any:
     require(request, "pods.view")
-    return goal_get(tenant=request.tenant, goal_id=goal_id)
+    return _goal(request, goal_id)
 
 
 @router.patch("/community/goals/{goal_id}", response=GoalOut)
 def goals_update(request: ApiRequest, goal_id: UUID, payload: GoalPatch) -> Any:
     actor = require(request, "pods.change")
     return goal_update(tenant=request.tenant, actor=actor,
-                       goal=goal_get(tenant=request.tenant, goal_id=goal_id),
+                       goal=_goal(request, goal_id),
                        data=payload.model_dump(exclude_unset=True))

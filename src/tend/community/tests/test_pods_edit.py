@@ -268,3 +268,29 @@ def test_a_viewer_sees_no_forms_and_cannot_post(tenant, make_user, rows):
     page = client.get(url)  # viewers hold pods.view
     assert page.status_code == 200 and "commitment-form" not in page.content.decode()
     assert client.post(url, {"action": "edit", "text": "x"}).status_code == 403
+
+
+def test_people_outside_the_staff_members_visibility_are_404(api, browser, tenant, rows):
+    from django.db.models import Q
+
+    from tend.people.visibility import register_contact_scope, unregister_contact_scope
+
+    hidden = rows["person"].pk
+
+    def limit(*, tenant, actor):
+        return ~Q(pk=hidden)
+
+    register_contact_scope(limit)
+    try:
+        commitment, goal = rows["commitment"].pk, rows["goal"].pk
+        assert api.get(f"{API}/community/commitments/{commitment}").status_code == 404
+        assert patch(api, f"{API}/community/commitments/{commitment}",
+                     {"text": "x y z"}).status_code == 404
+        assert api.get(f"{API}/community/goals/{goal}").status_code == 404
+        assert patch(api, f"{API}/community/goals/{goal}", {"progress": 5}).status_code == 404
+        for path in (f"commitments/{commitment}/", f"goals/{goal}/",
+                     f"people/{hidden}/progress/"):
+            assert browser.get(f"/o/{tenant.slug}/community/{path}").status_code == 404
+    finally:
+        unregister_contact_scope(limit)
+    assert api.get(f"{API}/community/commitments/{commitment}").status_code == 200
