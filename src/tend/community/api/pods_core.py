@@ -26,6 +26,7 @@ from tend.community.services.pods_core import (
     attendance_record,
     meeting_update,
     meetings_generate,
+    membership_update,
     next_meeting_at,
     pod_create,
     pod_join,
@@ -156,6 +157,14 @@ class MemberIn(Schema):
 
     contact_id: UUID
     payment_active: bool = False
+
+
+class MemberPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(None, description="ACTIVE or PAUSED")
+    payment_active: bool | None = None
+    last_payment_at: datetime | None = None
 
 
 class MeetingOut(Schema):
@@ -295,6 +304,15 @@ def pods_members_add(request: ApiRequest, pod_id: UUID, payload: MemberIn) -> An
     return Status(201, pod_join(tenant=request.tenant, actor=actor, pod=pod,
                                 contact=contact,  # type: ignore[arg-type]
                                 payment_active=payload.payment_active))
+
+
+@router.patch("/community/pod-memberships/{membership_id}", response=MemberOut)
+def memberships_update(request: ApiRequest, membership_id: UUID, payload: MemberPatch) -> Any:
+    """Pause or resume a membership, and keep its payment state. Needs `pods.change`."""
+    actor = require(request, "pods.change")
+    return membership_update(tenant=request.tenant, actor=actor, membership=membership_get(
+        tenant=request.tenant, membership_id=membership_id),
+        data=payload.model_dump(exclude_unset=True))
 
 
 @router.post("/community/pod-memberships/{membership_id}/leave", response=MemberOut)

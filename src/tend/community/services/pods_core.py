@@ -295,6 +295,58 @@ def pod_leave(*, tenant: Tenant, actor: Actor, membership: PodMembership) -> Pod
     return membership
 
 
+def membership_update(*, tenant: Tenant, actor: Actor, membership: PodMembership,
+                      data: dict[str, Any]) -> PodMembership:
+    """Edit a membership: `status` ACTIVE or PAUSED (a paused member keeps the place; leaving
+    is `pod_leave`), `payment_active`, `last_payment_at` (a datetime or a date, empty
+    clears). Every bad field is reported at once. Needs `pods.change`."""
+    check_perm(actor, "pods.change")
+    errors: dict[str, list[str]] = {}
+    status = data.get("status")
+    if status not in (None, "") and status not in (PodMembershipStatus.ACTIVE,
+                                                   PodMembershipStatus.PAUSED):
+        errors["status"] = [_("Choose active or paused (removing someone is leaving).")]
+    elif status and membership.status == PodMembershipStatus.LEFT:
+        errors["status"] = [_("This person left the pod; add them again instead.")]
+    paid_at: Any = membership.last_payment_at
+    if "last_payment_at" in data:
+        value = data["last_payment_at"]
+        if value in (None, ""):
+            paid_at = None
+        elif isinstance(value, datetime):
+            paid_at = value
+        else:
+            try:
+                text = str(value).strip()
+                paid_at = (datetime.fromisoformat(text) if "T" in text or " " in text
+                           else datetime.combine(date.fromisoformat(text), time(12)))
+            except ValueError:
+                errors["last_payment_at"] = [_("Enter a date like 2026-03-31.")]
+        if paid_at is not None and not errors.get("last_payment_at"):
+            if timezone.is_naive(paid_at):
+                paid_at = timezone.make_aware(paid_at, UTC)
+            if paid_at > timezone.now() + timedelta(days=1):
+                errors["last_payment_at"] = [_("The payment date cannot be in the future.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    with transaction.atomic():
+        membership = PodMembership.objects.select_for_update().get(tenant=tenant,
+                                                                   pk=membership.pk)
+        if status:
+            membership.status = status
+        if data.get("payment_active") is not None:
+            membership.payment_active = bool(data["payment_active"])
+        membership.last_payment_at = paid_at
+        membership.updated_by = actor.acting_user
+        membership.save()
+        audit_record(tenant=tenant, actor=actor, action="pod.member_updated",
+                     entity_type="pod", entity_id=membership.pod_id,
+                     changes={"contact": str(membership.contact_id),
+                              "fields": sorted(k for k in data if k in (
+                                  "status", "payment_active", "last_payment_at"))})
+    return membership
+
+
 # --- meetings and attendance ----------------------------------------------------------------
 
 

@@ -59,6 +59,9 @@ register("POST", "/api/v1/community/pods/{pod_id}/meetings/generate", **pod,
          body=lambda v: {"weeks": 1})
 register("POST", "/api/v1/community/pods/{pod_id}/attendance-import", **pod,
          body=lambda v: {"csv": "date,contact_id,attended\n"})
+register("PATCH", "/api/v1/community/pod-memberships/{membership_id}",
+         path=lambda v: {"membership_id": v.pod_membership.pk},
+         body=lambda v: {"payment_active": True})
 register("POST", "/api/v1/community/pod-memberships/{membership_id}/leave",
          path=lambda v: {"membership_id": v.pod_membership.pk})
 meeting = {"path": lambda v: {"meeting_id": v.pod_meeting.pk}}

@@ -294,3 +294,32 @@ def test_people_outside_the_staff_members_visibility_are_404(api, browser, tenan
     finally:
         unregister_contact_scope(limit)
     assert api.get(f"{API}/community/commitments/{commitment}").status_code == 200
+
+
+def test_membership_payment_and_pause(api, browser, tenant, rows):
+    from tend.community.models import PodMembership
+
+    with tenant_scope(tenant):
+        membership = PodMembership.objects.get()
+    url = f"{API}/community/pod-memberships/{membership.pk}"
+    bad = patch(api, url, {"status": "LEFT"})
+    assert bad.status_code == 422 and fields(bad) == {"status"}
+    future = patch(api, url, {"last_payment_at": "2099-01-01T10:00:00Z"})
+    assert future.status_code == 422 and fields(future) == {"last_payment_at"}
+    ok = patch(api, url, {"status": "PAUSED", "payment_active": True,
+                          "last_payment_at": "2026-10-01T09:30:00Z"})
+    assert ok.status_code == 200, ok.content
+    assert (ok.json()["status"], ok.json()["payment_active"]) == ("PAUSED", True)
+    assert ok.json()["last_payment_at"].startswith("2026-10-01T09:30")
+
+    page = f"/o/{tenant.slug}/community/pods/{rows['pod'].pk}/"
+    bad = browser.post(page, {"action": "membership", "membership_id": str(membership.pk),
+                              "status": "ACTIVE", "last_payment_at": "yesterday"})
+    assert bad.status_code == 422 and "Enter a date like" in bad.content.decode()
+    assert browser.post(page, {"action": "membership", "membership_id": str(membership.pk),
+                               "status": "ACTIVE", "last_payment_at": "2026-11-01"}
+                        ).status_code == 302
+    with tenant_scope(tenant):
+        membership.refresh_from_db()
+    assert (membership.status, membership.payment_active) == ("ACTIVE", False)
+    assert membership.last_payment_at.date().isoformat() == "2026-11-01"

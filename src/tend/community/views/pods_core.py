@@ -10,7 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from tend.community.models import ExperienceLevel, PodStatus
+from tend.community.models import (
+    ExperienceLevel,
+    PodMembership,
+    PodMembershipStatus,
+    PodStatus,
+)
 from tend.community.selectors.pods_core import (
     meeting_get,
     meeting_list,
@@ -26,6 +31,7 @@ from tend.community.services.pods_core import (
     attendance_import,
     attendance_record,
     meetings_generate,
+    membership_update,
     next_meeting_at,
     pod_create,
     pod_join,
@@ -114,6 +120,13 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                 except NotFound:
                     raise ValidationFailed(fields={"contact_id": ["?"]}) from None
                 pod_join(tenant=tenant, actor=actor, pod=pod, contact=contact)
+            elif action == "membership":
+                member = pod_members(tenant=tenant, pod=pod).get(
+                    pk=request.POST.get("membership_id", ""))
+                membership_update(tenant=tenant, actor=actor, membership=member, data={
+                    "status": request.POST.get("status", ""),
+                    "payment_active": request.POST.get("payment_active") == "on",
+                    "last_payment_at": request.POST.get("last_payment_at", "")})
             elif action == "leave":
                 member = pod_members(tenant=tenant, pod=pod).get(
                     pk=request.POST.get("membership_id", ""))
@@ -139,6 +152,8 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                 pod_refresh_health(tenant=tenant, pod=pod)
             if notice is None:
                 return redirect("community:pod", org_slug=org_slug, pod_id=pod.pk)
+        except PodMembership.DoesNotExist:
+            raise NotFound() from None
         except (ValidationFailed, ValueError, UnicodeDecodeError) as exc:
             errors = getattr(exc, "fields", {}) or {"file": [str(exc)]}
         pod = pod_get(tenant=tenant, pod_id=pod_id)
@@ -148,6 +163,8 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
         "meetings": meetings, "next_at": next_meeting_at(pod), "errors": errors,
         "notice": notice, "can_change": actor.has_perm("pods.change"), "days": DAYS,
         "levels": ExperienceLevel.choices, "statuses": PodStatus.choices,
+        "member_statuses": [(v, label) for v, label in PodMembershipStatus.choices
+                            if v != PodMembershipStatus.LEFT],
         "offset_min": _as_hours(pod.target_utc_offset_min),
         "offset_max": _as_hours(pod.target_utc_offset_max)},
         status=422 if errors else 200)
