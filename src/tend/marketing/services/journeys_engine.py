@@ -44,10 +44,10 @@ from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from uuid_utils import uuid7
 
 from tend.core.actors import Actor
 from tend.core.errors import TendError
-from tend.core.ids import uuid7
 from tend.core.models import Tenant
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.marketing.models_journeys import (
@@ -73,6 +73,12 @@ BATCH = 500
 # without a WAIT; this only bounds a journey edited into a strange shape).
 MAX_STEPS_PER_RUN = 100
 COMPLETED_EVENT = "journey.completed"
+
+# The choices as plain strings: looking up an enum member costs microseconds, and a batch
+# does it hundreds of thousands of times.
+_R = SimpleNamespace(**{m.name: m.value for m in StepResult})
+_E = SimpleNamespace(**{m.name: m.value for m in EnrollmentStatus})
+_T = SimpleNamespace(**{m.name: m.value for m in StepType})
 
 
 @dataclass
@@ -101,6 +107,7 @@ class _Graph:
     steps: dict[str, JourneyStep]
     by_id: dict[Any, JourneyStep]
     loops: set[str]
+    ids: dict[str, str]  # step key → the step's id as text
 
 
 @dataclass(eq=False)
@@ -115,7 +122,7 @@ class _Walk:
     step: JourneyStep | None
     steps_taken: int
     wait_started_at: datetime | None
-    status: str = EnrollmentStatus.ACTIVE
+    status: str = _E.ACTIVE
     waiting_until: datetime | None = None
     completed_at: datetime | None = None
     exited_at: datetime | None = None
@@ -130,6 +137,7 @@ class _Batch:
     def __init__(self, tenant: Tenant, now: datetime) -> None:
         self.tenant = tenant
         self.now = now
+        self.now_iso = now.isoformat()
         self.actor = Actor.system()
         self.graphs: dict[tuple[Any, int], _Graph] = {}
         self.journeys: dict[Any, Journey] = {}
@@ -150,7 +158,8 @@ class _Batch:
             loops = loop_keys([{"key": s.key, "type": s.type, "config": s.config,
                                 "next": s.next_key, "yes": s.yes_key, "no": s.no_key}
                                for s in steps])
-            self.graphs[key] = _Graph(by_key, {s.pk: s for s in steps}, loops)
+            self.graphs[key] = _Graph(by_key, {s.pk: s for s in steps}, loops,
+                                      {s.key: str(s.pk) for s in steps})
         return self.graphs[key]
 
     def template(self, key: str, channel: str, contact: Any) -> Any:
@@ -178,7 +187,8 @@ class _Batch:
             return set()
         live = rule_contacts_many(tenant=self.tenant, rules={"rule": rule}, now=self.now,
                                   trusted=True)["rule"]
-        return set(live.filter(pk__in=list(contact_ids)).values_list("pk", flat=True))
+        return {str(pk) for pk in live.filter(pk__in=list(contact_ids)).values_list(
+            "pk", flat=True)}
 
 
 def _zone(journey: Journey) -> ZoneInfo:
@@ -232,8 +242,8 @@ def _send(b: _Batch, w: _Walk, step: JourneyStep, graph: _Graph) -> Outcome:
     channel, key = step.config.get("channel", ""), step.config.get("templateId", "")
     template = b.template(key, channel, w.contact)
     if template is None:
-        return Outcome(StepResult.FAILED, {"error": f"no published template {key} ({channel})"},
-                       end=EnrollmentStatus.FAILED, reason=f"No template {key} for {channel}")
+        return Outcome(_R.FAILED, {"error": f"no published template {key} ({channel})"},
+                       end=_E.FAILED, reason=f"No template {key} for {channel}")
     journey = b.journeys[w.journey_id]
     rendered = template_render(tenant=b.tenant, template=template, contact=w.contact,
                                extra={"journey": {"name": journey.name}})
@@ -241,16 +251,15 @@ def _send(b: _Batch, w: _Walk, step: JourneyStep, graph: _Graph) -> Outcome:
     if step.key in graph.loops:
         dedupe_key += f":{w.steps_taken}"
     account = b.account(channel)
-    message_id = uuid7()
+    message_id = str(uuid7())
     b.messages.append({
         "id": message_id, "contact": w.contact_id,
-        "account": account.pk if account is not None else None, "channel": channel,
-        "body": rendered["body"], "subject": rendered["subject"], "template": template.pk,
+        "account": str(account.pk) if account is not None else None, "channel": channel,
+        "body": rendered["body"], "subject": rendered["subject"], "template": str(template.pk),
         "template_variables": rendered["variables"], "dedupe_key": dedupe_key,
         "source": f"journey:{w.journey_id}",
-        "metadata": {"journey_id": str(w.journey_id), "enrollment_id": str(w.pk),
-                     "step": step.key}})
-    return Outcome(StepResult.COMPLETED, {"message_id": str(message_id), "channel": channel,
+        "metadata": {"journey_id": w.journey_id, "enrollment_id": w.pk, "step": step.key}})
+    return Outcome(_R.COMPLETED, {"message_id": message_id, "channel": channel,
                                           "template": key}, next_key=step.next_key)
 
 
@@ -266,14 +275,14 @@ def _waits(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcome]:
         out = []
         for w in walks:
             if w.wait_started_at is not None:
-                out.append(Outcome(StepResult.COMPLETED, {}, next_key=step.next_key))
+                out.append(Outcome(_R.COMPLETED, {}, next_key=step.next_key))
                 continue
             until = wait_deadline(config, b.journeys[w.journey_id], now) or now
             if until <= now:
-                out.append(Outcome(StepResult.COMPLETED, {"until": until.isoformat()},
+                out.append(Outcome(_R.COMPLETED, {"until": until.isoformat()},
                                    next_key=step.next_key))
             else:
-                out.append(Outcome(StepResult.WAITING, {"until": until.isoformat()},
+                out.append(Outcome(_R.WAITING, {"until": until.isoformat()},
                                    wait_until=until))
         return out
     matched = b.matching(rule, list({w.contact_id for w in walks}))
@@ -282,16 +291,16 @@ def _waits(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcome]:
     out = []
     for w in walks:
         if w.contact_id in matched:
-            out.append(Outcome(StepResult.COMPLETED, {"matched": True}, next_key=step.next_key))
+            out.append(Outcome(_R.COMPLETED, {"matched": True}, next_key=step.next_key))
         elif w.wait_started_at is None:
-            out.append(Outcome(StepResult.WAITING, {"until_rule": True,
+            out.append(Outcome(_R.WAITING, {"until_rule": True,
                                                     "timeout_at": (now + timeout).isoformat()},
                                wait_until=min(now + check, now + timeout)))
         elif now >= w.wait_started_at + timeout:
-            out.append(Outcome(StepResult.COMPLETED, {"matched": False, "timed_out": True},
+            out.append(Outcome(_R.COMPLETED, {"matched": False, "timed_out": True},
                                next_key=step.next_key))
         else:
-            out.append(Outcome(StepResult.WAITING, {},
+            out.append(Outcome(_R.WAITING, {},
                                wait_until=min(now + check, w.wait_started_at + timeout)))
     return out
 
@@ -323,7 +332,7 @@ def _update(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
             contact_tags_add(tenant=b.tenant, actor=b.actor, contact=contact, tags=[value])
         else:
             contact_tags_remove(tenant=b.tenant, actor=b.actor, contact=contact, tags=[value])
-    return Outcome(StepResult.COMPLETED, {"action": action, "value": value,
+    return Outcome(_R.COMPLETED, {"action": action, "value": value,
                                           "field": config.get("field", "")},
                    next_key=step.next_key)
 
@@ -340,7 +349,7 @@ def _create_task(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
                        description=config.get("description", ""),
                        due_at=b.now + due if due else None, assignee=assignee,
                        contact=contact)
-    return Outcome(StepResult.COMPLETED, {"task_id": str(task.pk)}, next_key=step.next_key)
+    return Outcome(_R.COMPLETED, {"task_id": str(task.pk)}, next_key=step.next_key)
 
 
 def _webhook(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
@@ -351,7 +360,7 @@ def _webhook(b: _Batch, w: _Walk, step: JourneyStep) -> Outcome:
     enqueue_on_commit(journey_webhook_task, b.tenant.pk, step.config["url"], {
         "journey_id": str(w.journey_id), "enrollment_id": str(w.pk),
         "contact_id": str(w.contact_id), "step": step.key}, key)
-    return Outcome(StepResult.COMPLETED, {"url": step.config["url"], "idempotency_key": key},
+    return Outcome(_R.COMPLETED, {"url": step.config["url"], "idempotency_key": key},
                    next_key=step.next_key)
 
 
@@ -368,18 +377,18 @@ def _membership(b: _Batch, step: JourneyStep, walks: list[_Walk]) -> list[Outcom
     action, value = config.get("action"), config.get("value")
     segment = Segment.objects.filter(tenant=b.tenant, pk=value).first()
     if segment is None:
-        return [Outcome(StepResult.SKIPPED, {"error": "list deleted"}, next_key=step.next_key)
+        return [Outcome(_R.SKIPPED, {"error": "list deleted"}, next_key=step.next_key)
                 ] * len(walks)
     change = segment_add_members if action == "add_to_segment" else segment_remove_members
     change(tenant=b.tenant, actor=b.actor, segment=segment,
            contact_ids=list({w.contact_id for w in walks}))
-    return [Outcome(StepResult.COMPLETED, {"action": action, "value": value,
+    return [Outcome(_R.COMPLETED, {"action": action, "value": value,
                                            "field": config.get("field", "")},
                     next_key=step.next_key)] * len(walks)
 
 
-_EFFECTS: dict[str, Any] = {StepType.UPDATE: _update, StepType.CREATE_TASK: _create_task,
-                            StepType.WEBHOOK: _webhook}
+_EFFECTS: dict[str, Any] = {_T.UPDATE: _update, _T.CREATE_TASK: _create_task,
+                            _T.WEBHOOK: _webhook}
 
 
 def _error_text(exc: Exception) -> str:
@@ -392,7 +401,7 @@ def _error_text(exc: Exception) -> str:
 def _raised(exc: Exception, walk: _Walk) -> Outcome:
     logger.warning("journey enrollment %s failed: %s", walk.pk, exc)
     message = _error_text(exc)
-    return Outcome(StepResult.FAILED, {"error": message[:1000]}, end=EnrollmentStatus.FAILED,
+    return Outcome(_R.FAILED, {"error": message[:1000]}, end=_E.FAILED,
                    reason=message)
 
 
@@ -400,40 +409,40 @@ def _run_group(b: _Batch, graph: _Graph, step: JourneyStep, walks: list[_Walk]) 
     """Run `step` for every enrollment of `walks` (all standing on it) and move each on."""
     type_ = step.type
     outcomes: list[Outcome]
-    if type_ == StepType.TRIGGER:
-        outcomes = [Outcome(StepResult.COMPLETED, {}, next_key=step.next_key)] * len(walks)
-    elif type_ == StepType.END:
-        outcomes = [Outcome(StepResult.COMPLETED, {}, end=EnrollmentStatus.COMPLETED)
+    if type_ == _T.TRIGGER:
+        outcomes = [Outcome(_R.COMPLETED, {}, next_key=step.next_key)] * len(walks)
+    elif type_ == _T.END:
+        outcomes = [Outcome(_R.COMPLETED, {}, end=_E.COMPLETED)
                     ] * len(walks)
-    elif type_ in (StepType.WAIT, StepType.CONDITION):
+    elif type_ in (_T.WAIT, _T.CONDITION):
         try:
             with transaction.atomic():
-                if type_ == StepType.WAIT:
+                if type_ == _T.WAIT:
                     outcomes = _waits(b, step, walks)
                 else:
                     matched = b.matching(step.config["rule"],
                                          list({w.contact_id for w in walks}))
-                    outcomes = [Outcome(StepResult.COMPLETED, {"matched": True},
+                    outcomes = [Outcome(_R.COMPLETED, {"matched": True},
                                         next_key=step.yes_key) if w.contact_id in matched
-                                else Outcome(StepResult.COMPLETED, {"matched": False},
+                                else Outcome(_R.COMPLETED, {"matched": False},
                                              next_key=step.no_key) for w in walks]
         except Exception as exc:  # a broken rule fails the group, not the batch
             outcomes = [_raised(exc, w) for w in walks]
-    elif type_ == StepType.SPLIT:
+    elif type_ == _T.SPLIT:
         variants = step.config["variants"]
         outcomes = []
         for w in walks:
             variant = split_variant(w.contact_id, step.key, variants)
-            outcomes.append(Outcome(StepResult.COMPLETED, {"variant": variant["name"]},
+            outcomes.append(Outcome(_R.COMPLETED, {"variant": variant["name"]},
                                     next_key=variant["next"]))
-    elif type_ == StepType.SEND:
+    elif type_ == _T.SEND:
         outcomes = []
         for w in walks:
             try:
                 outcomes.append(_send(b, w, step, graph))
             except Exception as exc:  # one contact's message must not stop the rest
                 outcomes.append(_raised(exc, w))
-    elif type_ == StepType.UPDATE and step.config.get("action") in _MEMBERSHIP:
+    elif type_ == _T.UPDATE and step.config.get("action") in _MEMBERSHIP:
         try:
             with transaction.atomic():  # a savepoint: a failure takes its effect back
                 outcomes = _membership(b, step, walks)
@@ -449,7 +458,7 @@ def _run_group(b: _Batch, graph: _Graph, step: JourneyStep, walks: list[_Walk]) 
             except Exception as exc:
                 outcomes.append(_raised(exc, w))
     else:
-        outcomes = [Outcome(StepResult.COMPLETED, {}, end=EnrollmentStatus.COMPLETED)
+        outcomes = [Outcome(_R.COMPLETED, {}, end=_E.COMPLETED)
                     ] * len(walks)
     for w, outcome in zip(walks, outcomes, strict=True):
         _move(b, graph, w, step, outcome)
@@ -460,19 +469,19 @@ def _finish(b: _Batch, w: _Walk, status: str, reason: str = "") -> None:
     w.moving = False
     w.waiting_until = None
     w.wait_started_at = None
-    if status == EnrollmentStatus.COMPLETED:
+    if status == _E.COMPLETED:
         w.completed_at = b.now
         b.counters[w.journey_id]["total_completed"] += 1
     else:
         w.exited_at = b.now
         w.exit_reason = reason[:200]
-        b.counters[w.journey_id]["total_failed" if status == EnrollmentStatus.FAILED
+        b.counters[w.journey_id]["total_failed" if status == _E.FAILED
                                  else "total_exited"] += 1
 
 
 def _move(b: _Batch, graph: _Graph, w: _Walk, step: JourneyStep, outcome: Outcome) -> None:
     """Record what `step` did for `w` and put it where the outcome says."""
-    waking = step.type == StepType.WAIT and w.wait_started_at is not None
+    waking = step.type == _T.WAIT and w.wait_started_at is not None
     if outcome.wait_until is not None:
         # The WAIT's history row is written when the wait ends.
         if not waking:
@@ -480,17 +489,17 @@ def _move(b: _Batch, graph: _Graph, w: _Walk, step: JourneyStep, outcome: Outcom
         w.waiting_until = outcome.wait_until
         w.moving = False
         return
-    entered = w.wait_started_at if waking else b.now
+    entered = w.wait_started_at.isoformat() if waking else b.now_iso  # type: ignore[union-attr]
     w.wait_started_at = None
     w.steps_taken += 1
-    b.history.append((uuid7(), w.pk, step.pk, w.steps_taken, step.key, step.type,
+    b.history.append((str(uuid7()), w.pk, graph.ids[step.key], w.steps_taken, step.key, step.type,
                       outcome.status, outcome.result, entered))
     if outcome.end:
         _finish(b, w, outcome.end, outcome.reason)
         return
     following = graph.steps.get(outcome.next_key)
     if following is None:
-        _finish(b, w, EnrollmentStatus.FAILED,
+        _finish(b, w, _E.FAILED,
                 f"Step {step.key} leads to a step that does not exist.")
         return
     w.step = following
@@ -546,7 +555,8 @@ def insert_rows(model: type[models.Model], varying: Sequence[str], rows: Sequenc
     table with one statement, every other column set to `constants[name]` or the field's
     default; returns how many rows were inserted. PostgreSQL: `INSERT … SELECT … FROM
     json_array_elements(<the rows as one JSON document>)`, so the statement has a handful of
-    parameters however many rows, and no model instance is built. Other databases: `executemany`."""
+    parameters however many rows, and no model instance is built (not `COPY`: PostgreSQL
+    refuses it on tables with row-level security). Other databases: `executemany`."""
     if not rows:
         return 0
     meta = model._meta
@@ -591,9 +601,14 @@ def _update_positions(walks: list[_Walk], now: datetime) -> None:
     quote = connection.ops.quote_name
     columns: list[Any] = [meta.get_field(name) for name in _SAVED]
     pk: Any = meta.pk
-    values = [[w.step.pk if w.step is not None else None, w.status, w.waiting_until,
-               w.wait_started_at, w.steps_taken, w.completed_at, w.exited_at, w.exit_reason,
-               now] for w in walks]
+    now_iso = now.isoformat()
+
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else now_iso if moment is now else moment.isoformat()
+
+    values = [[str(w.step.pk) if w.step is not None else None, w.status, iso(w.waiting_until),
+               iso(w.wait_started_at), w.steps_taken, iso(w.completed_at), iso(w.exited_at),
+               w.exit_reason, now_iso] for w in walks]
     table = quote(meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -651,7 +666,7 @@ def _emit_completed(b: _Batch) -> None:
     of the batch's in one insert; a webhook problem never stops the journey."""
     from tend.marketing.services.webhooks_out import is_listened, webhook_emit_many
 
-    done = [w for w in b.walks if w.status == EnrollmentStatus.COMPLETED]
+    done = [w for w in b.walks if w.status == _E.COMPLETED]
     if not done or not is_listened(b.tenant, COMPLETED_EVENT):
         return
     try:
@@ -687,65 +702,74 @@ _CONTACT = ("status", "deleted_at", "erased_at", "first_name", "last_name", "dis
             "city", "country", "language", "job_title", "primary_email", "primary_phone")
 
 
-def _load(b: _Batch, ids: list[Any]) -> None:
-    """The claimed enrollments that are still ACTIVE, with what their steps read of the
-    contact (the fields a template may show), as plain rows."""
+def _columns() -> list[str]:
+    """What the claim reads of each enrollment and its contact (the fields a template may
+    show): the batch runs on these rows, no model instance per enrollment."""
     from tend.messaging.rendering import CONTACT_FIELDS
 
-    shown = [name for name in _CONTACT if name in CONTACT_FIELDS]
-    rows = JourneyEnrollment.objects.filter(
-        tenant=b.tenant, pk__in=ids, status=EnrollmentStatus.ACTIVE).values_list(
-        "pk", "journey_id", "version", "contact_id", "current_step_id", "wait_started_at",
-        "steps_taken", "contact__status", "contact__deleted_at", "contact__erased_at",
-        *[f"contact__{name}" for name in shown])
+    return ["pk", "tenant_id", "journey_id", "version", "contact_id", "current_step_id",
+            "wait_started_at", "steps_taken",
+            *[f"contact__{name}" for name in _CONTACT[:3]],
+            *[f"contact__{name}" for name in _CONTACT[3:] if name in CONTACT_FIELDS]]
+
+
+def _load(b: _Batch, rows: list[tuple[Any, ...]], shown: list[str]) -> None:
+    """The batch's enrollments from the claimed rows: those on a step that no longer exists
+    fail, those of a contact deleted or merged meanwhile exit."""
     journey_ids = set()
     for row in rows:
-        (pk, journey_id, version, contact_id, step_id, wait_started_at, steps_taken,
-         status, deleted_at, erased_at) = row[:10]
-        contact = SimpleNamespace(**dict(zip(shown, row[10:], strict=True)))
+        (pk, _tenant_id, journey_id, version, contact_id, step_id, wait_started_at,
+         steps_taken, status, deleted_at, erased_at) = row[:11]
+        journey_id = str(journey_id)
+        contact = SimpleNamespace(**dict(zip(shown, row[11:], strict=True)))
         graph = b.graph(journey_id, version)
-        w = _Walk(pk, journey_id, version, contact_id, contact, graph.by_id.get(step_id),
-                  steps_taken, wait_started_at)
+        w = _Walk(str(pk), journey_id, version, str(contact_id), contact,
+                  graph.by_id.get(step_id), steps_taken, wait_started_at)
         b.walks.append(w)
         journey_ids.add(journey_id)
         if w.step is None:
-            _finish(b, w, EnrollmentStatus.FAILED, "The step it was on no longer exists.")
+            _finish(b, w, _E.FAILED, "The step it was on no longer exists.")
         elif status in ("MERGED", "DELETED") or deleted_at or erased_at:
-            _finish(b, w, EnrollmentStatus.EXITED, "The contact was deleted or merged.")
-    b.journeys = {j.pk: j for j in Journey.objects.filter(tenant=b.tenant, pk__in=journey_ids)
-                  .only("pk", "name", "time_zone")}
+            _finish(b, w, _E.EXITED, "The contact was deleted or merged.")
+    b.journeys = {str(j.pk): j for j in Journey.objects.filter(
+        tenant=b.tenant, pk__in=journey_ids).only("pk", "name", "time_zone")}
 
 
-def _process(tenant: Tenant, ids: list[Any], now: datetime, stats: RunStats) -> None:
-    """Advance the claimed enrollments `ids` of one organization (inside the claim's
+def _process(tenant: Tenant, rows: list[tuple[Any, ...]], shown: list[str], now: datetime,
+             stats: RunStats) -> None:
+    """Advance the claimed enrollments `rows` of one organization (inside the claim's
     transaction and the organization's scope)."""
     b = _Batch(tenant, now)
-    _load(b, ids)
+    _load(b, rows, shown)
     _walk_all(b)
     _flush(b)
     stats.steps += len(b.history)
     for w in b.walks:
-        if w.status == EnrollmentStatus.COMPLETED:
+        if w.status == _E.COMPLETED:
             stats.completed += 1
-        elif w.status == EnrollmentStatus.FAILED:
+        elif w.status == _E.FAILED:
             stats.failed += 1
 
 
 def _claim_and_run(query: Any, now: datetime, batch: int, stats: RunStats) -> int:
+    """Claim up to `batch` due enrollments (locked, skipping those another worker holds),
+    reading with the claim what the steps need, and advance them in the same transaction."""
     tenants: dict[Any, Tenant] = {}
+    columns = _columns()
+    shown = [name.removeprefix("contact__") for name in columns[11:]]
     with transaction.atomic():
         claimed = list(query.select_for_update(skip_locked=True, of=("self",))
-                       .order_by("waiting_until").values_list("pk", "tenant_id")[:batch])
+                       .order_by("waiting_until").values_list(*columns)[:batch])
         if not claimed:
             return 0
-        by_tenant: dict[Any, list[Any]] = defaultdict(list)
-        for pk, tenant_id in claimed:
-            by_tenant[tenant_id].append(pk)
-        for tenant_id, ids in by_tenant.items():
+        by_tenant: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in claimed:
+            by_tenant[row[1]].append(row)
+        for tenant_id, rows in by_tenant.items():
             if tenant_id not in tenants:
                 tenants[tenant_id] = Tenant.objects.get(pk=tenant_id)
             with tenant_scope(tenants[tenant_id]):
-                _process(tenants[tenant_id], ids, now, stats)
+                _process(tenants[tenant_id], rows, shown, now, stats)
     stats.claimed += len(claimed)
     stats.batches += 1
     return len(claimed)
@@ -753,7 +777,7 @@ def _claim_and_run(query: Any, now: datetime, batch: int, stats: RunStats) -> in
 
 def _due(now: datetime) -> Any:
     return JourneyEnrollment.objects.filter(
-        status=EnrollmentStatus.ACTIVE, waiting_until__lte=now,
+        status=_E.ACTIVE, waiting_until__lte=now,
         journey__status=JourneyStatus.ACTIVE, tenant__is_active=True)
 
 

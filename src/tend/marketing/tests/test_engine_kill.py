@@ -122,9 +122,12 @@ def test_killed_workers_never_repeat_a_step(transactional_db, tmp_path, tenant):
             # Kill only while the workers are moving enrollments (steps were recorded since
             # the last kill), so each kill can land inside a batch.
             moved = progress()
-            if kills < KILLS and moved > seen:
+            # A worker still starting up has nothing in flight: kill one that runs.
+            running = [i for i, (n, _proc) in enumerate(workers)
+                       if "started" in _tail(tmp_path, n)]
+            if kills < KILLS and moved > seen and running:
                 seen = moved
-                n, victim = workers.pop(rng.randrange(len(workers)))
+                n, victim = workers.pop(rng.choice(running))
                 victim.send_signal(signal.SIGKILL)
                 victim.wait(timeout=30)
                 logs.append(_tail(tmp_path, n, 3000))
