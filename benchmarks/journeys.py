@@ -11,12 +11,13 @@ the WAIT). Then, alternating, for each sample:
   moves each claimed enrollment on with one `UPDATE … WHERE id = ANY(…)` per batch, commits,
   until none is due: the floor of any engine built on this table;
 - **ours**: the same T waits made due again; `run_due` (one batch per transaction, as the
-  tick runs it) wakes each wait, evaluates the condition with the rule language, queues the
-  outbox message of the SEND, writes the history rows and the new positions, until none is
-  due.
+  tick runs it) wakes the waits, evaluates the condition with the rule language (one query
+  per group of enrollments on the step), queues the outbox messages of the SEND, writes the
+  history rows and the new positions (a statement each per batch), until none is due.
 
 Figures: steps/s (history rows written per second; target ≥ 2,000), timer lateness (commit
-time of the batch that moved an enrollment minus its due time; target p95 ≤ 5 s) and the
+time of the batch that moved an enrollment minus the moment all T timers were due and
+visible; target p95 ≤ 5 s) and the
 ratio of our enrollments/s to the raw loop's (target ≥ 0.2). Between samples the moved
 enrollments are put back at the WAIT (untimed).
 
@@ -142,12 +143,13 @@ def make_due(tenant: Any, journeys: list[Any], due: int) -> Any:
                 status="ACTIVE", current_step=wait, waiting_until=now + timedelta(hours=2),
                 wait_started_at=now - timedelta(days=1), steps_taken=2, completed_at=None)
     _execute("ANALYZE")
-    # The timers fall due now, after the preparation (which is not lateness).
-    due_at = timezone_now()
+    # The timers fall due now, after the preparation (which is not lateness): lateness counts
+    # from the moment the last of them is due and visible (the UPDATE's commit), as no
+    # engine can move a timer before its row says it is due.
     JourneyEnrollment.objects.filter(
         tenant=tenant, waiting_until__gte=now + timedelta(hours=1),
-        waiting_until__lt=now + timedelta(hours=3)).update(waiting_until=due_at)
-    return due_at
+        waiting_until__lt=now + timedelta(hours=3)).update(waiting_until=timezone_now())
+    return timezone_now()
 
 
 def raw_loop(database_url: str | None, due_at: Any, batch: int) -> tuple[int, float, list[float]]:
