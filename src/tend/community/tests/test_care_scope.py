@@ -1,6 +1,7 @@
 """Unit-scoped staff beyond the contact pages: the attention list, mentor lists and unit
 members (care pages and API), and the lists of other apps that show people — segment members,
-inbox conversations, campaign recipients — never show another unit's people. Unscoped staff
+inbox conversations, campaign recipients, everyone's reminders — never show another unit's
+people. Unscoped staff
 still see everyone."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.utils import timezone
 from tend.community.services.care_mentors import mentor_link_create
 from tend.community.services.care_practice import practice_update
 from tend.community.services.care_units import unit_create, unit_membership_add
+from tend.core.actors import Actor
 from tend.core.tenancy import tenant_scope
 from tend.core.tests.apitools import signed_in
 from tend.marketing.models import Campaign, CampaignInteraction
@@ -149,3 +151,19 @@ def test_campaign_recipients_api(world):
     listed = scoped.get(url).json()["items"]
     assert [str(i["contact_id"]) for i in listed] == [str(world["ana"].pk)]
     assert len(owner.get(url).json()["items"]) == 2
+
+
+def test_reminders_everyone_page_and_api(world):
+    from tend.marketing.services import reminders as svc
+
+    tenant = world["ana"].tenant
+    with tenant_scope(tenant):
+        rule = svc.reminder_rule_create(tenant=tenant, actor=Actor.system(), data={
+            "name": "Practice", "type": "PRACTICE_CHECKIN", "recipients": ["mentor"]})
+        svc.reminder_rule_run(tenant=tenant, rule=rule)
+    scoped, owner = world["scoped"], world["owner"]
+    listed = scoped.get(f"{API}/reminders", {"scope": "all"}).json()["items"]
+    assert [str(r["contact_id"]) for r in listed] == [str(world["ana"].pk)]
+    assert len(owner.get(f"{API}/reminders", {"scope": "all"}).json()["items"]) == 2
+    page = scoped.get("/o/acme/marketing/reminders/", {"scope": "all"}).content.decode()
+    assert "Ana Seeb" in page and "Omar Nizwa" not in page

@@ -44,8 +44,14 @@ def reminder_list(*, tenant: Tenant, actor: Actor, scope: str = "mine", status: 
                   type: str = "", contact_id: Any = None, due: str = "") -> QuerySet[Reminder]:
     """Reminders, soonest due first. `scope` "mine" (the actor's; an API key's creator's)
     or "all" (needs `reminders.manage`); `status` one status or "" for any; `due` "today"
-    (due by now) or "overdue" (due before today's start, UTC)."""
+    (due by now) or "overdue" (due before today's start, UTC). Only about people the actor
+    may see (`people.visibility`: unit-scoped staff)."""
+    from tend.people.visibility import contact_scope_filter
+
     qs = Reminder.objects.filter(tenant=tenant).select_related("contact", "recipient", "rule")
+    limit = contact_scope_filter(tenant=tenant, actor=actor)
+    if limit is not None:
+        qs = qs.filter(limit)
     if scope == "all":
         if not actor.has_perm("reminders.manage"):
             raise PermissionDenied(_("Only people who manage reminders see everyone's."))
