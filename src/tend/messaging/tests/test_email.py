@@ -5,7 +5,6 @@ anymail configuration and tracking webhooks."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import re
 
@@ -22,17 +21,11 @@ from tend.messaging.providers import OutgoingMessage, SendError, provider_for
 from tend.messaging.providers.email import close_sessions, connection_for
 from tend.messaging.services.accounts import account_create
 from tend.messaging.services.unsubscribe import unsubscribe_token
+from tend.messaging.tests.webhook_helpers import processed
 from tend.people.models import Consent, Contact
 from tend.people.services.consent import consent_set
 
 TO = "amal@example.com"
-
-
-@contextlib.contextmanager
-def _processed(tenant, capture):
-    """Answer webhooks, then run their on-commit work as a worker would: in the scope."""
-    with tenant_scope(tenant), capture(execute=True):
-        yield
 
 
 @pytest.fixture
@@ -363,13 +356,13 @@ def test_an_smtp_account_takes_no_webhooks(tenant, account):
 def test_a_delivery_then_a_bounce_are_recorded(tenant, postmark, contact,
                                                django_capture_on_commit_callbacks):
     message = _tracked(tenant, postmark, contact)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         assert _track(postmark, DELIVERY).json() == {"received": 1, "new": 1}
         assert _track(postmark, DELIVERY).json() == {"received": 1, "new": 0}
     with tenant_scope(tenant):
         message.refresh_from_db()
     assert message.status == "DELIVERED"
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _track(postmark, BOUNCE)
     with tenant_scope(tenant):
         message.refresh_from_db()
@@ -381,7 +374,7 @@ def test_a_delivery_then_a_bounce_are_recorded(tenant, postmark, contact,
 def test_a_bounce_marks_the_message_bounced(tenant, postmark, contact,
                                            django_capture_on_commit_callbacks):
     message = _tracked(tenant, postmark, contact)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _track(postmark, BOUNCE)
     with tenant_scope(tenant):
         message.refresh_from_db()
@@ -391,7 +384,7 @@ def test_a_bounce_marks_the_message_bounced(tenant, postmark, contact,
 def test_a_spam_complaint_revokes_email_marketing_consent(tenant, postmark, contact,
                                                          django_capture_on_commit_callbacks):
     _tracked(tenant, postmark, contact)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         assert _track(postmark, COMPLAINT).status_code == 200
     assert _email_consent(tenant, contact) == ("REVOKED", "email complained", False)
     with tenant_scope(tenant):
@@ -443,7 +436,7 @@ def test_mailgun_webhooks_need_basic_auth_and_mailguns_signature(
     message = _tracked(tenant, mailgun, contact, esp_id="<20261120.1@mg.acme.example>")
     assert _track(mailgun, _mailgun_event("key-1")).status_code == 403
     assert _track(mailgun, _mailgun_event("mg-signing"), auth=None).status_code == 403
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         assert _track(mailgun, _mailgun_event("mg-signing")).status_code == 200
     with tenant_scope(tenant):
         message.refresh_from_db()

@@ -3,7 +3,6 @@ callbacks and incoming SMS, error classification."""
 
 from __future__ import annotations
 
-import contextlib
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -17,18 +16,11 @@ from tend.messaging.fakes.sms import FakeSMS, twilio_signature
 from tend.messaging.models import ChannelAccount, InboundEvent, Message
 from tend.messaging.providers import OutgoingMessage, SendError, provider_for
 from tend.messaging.services.accounts import account_create
+from tend.messaging.tests.webhook_helpers import processed
 from tend.people.models import Contact, IdentityAlias
 
 TO = "+971501234567"
 FROM = "+15005550006"
-
-
-@contextlib.contextmanager
-def _processed(tenant, capture):
-    """Answer webhooks, then run their on-commit work (the background processing) as a
-    worker would: inside the organization's scope."""
-    with tenant_scope(tenant), capture(execute=True):
-        yield
 
 
 @pytest.fixture
@@ -102,7 +94,7 @@ def test_signed_status_callbacks_move_the_message(tenant, account, sms,
                                                   django_capture_on_commit_callbacks):
     sid = _send(account).provider_message_id
     message = _outbound(tenant, account, sid)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         assert _post(sms.status_call(sid, "sent")).status_code == 200
         assert _post(sms.status_call(sid, "delivered")).status_code == 200
         assert _post(sms.status_call(sid, "delivered")).status_code == 200
@@ -117,7 +109,7 @@ def test_an_undelivered_callback_fails_the_message(tenant, account, sms,
                                                    django_capture_on_commit_callbacks):
     sid = _send(account).provider_message_id
     message = _outbound(tenant, account, sid)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _post(sms.status_call(sid, "undelivered", error_code=30003))
     with tenant_scope(tenant):
         message.refresh_from_db()
@@ -148,7 +140,7 @@ def test_an_incoming_sms_becomes_an_inbound_message(tenant, account, sms,
               "SmsStatus": "received", "From": TO, "To": FROM, "Body": "STOP? no, what time?",
               "NumMedia": "0"}
     body = urlencode(params)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         response = Client().post(urlsplit(url).path, data=body.encode(),
                                  content_type="application/x-www-form-urlencoded",
                                  HTTP_X_TWILIO_SIGNATURE=twilio_signature(url, params,

@@ -3,7 +3,6 @@ signed webhooks, inbound messages and statuses, sends and error classification."
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,17 +17,10 @@ from tend.messaging.fakes import Drop, FakeWhatsApp
 from tend.messaging.models import ChannelAccount, Conversation, InboundEvent, Message
 from tend.messaging.providers import InboundItem, OutgoingMessage, SendError, provider_for
 from tend.messaging.services.accounts import account_create
+from tend.messaging.tests.webhook_helpers import processed
 from tend.people.models import Contact, IdentityAlias
 
 NUMBER = "971501234567"
-
-
-@contextlib.contextmanager
-def _processed(tenant, capture):
-    """Answer webhooks, then run their on-commit work (the background processing) as a
-    worker would: inside the organization's scope."""
-    with tenant_scope(tenant), capture(execute=True):
-        yield
 
 
 @pytest.fixture
@@ -160,7 +152,7 @@ def test_an_inbound_message_makes_a_contact_a_conversation_and_a_message(
         tenant, account, wa, django_capture_on_commit_callbacks):
     payload = wa.message_event(NUMBER, "Is the pool open?", name="Amal Haddad",
                                timestamp=1_790_000_000)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         response = _post(Client(), account, wa, payload)
     assert response.status_code == 200, response.content
     assert response.json() == {"received": 1, "new": 1}
@@ -187,7 +179,7 @@ def test_a_known_phone_number_finds_the_existing_contact(
         known = contact_resolve(tenant=tenant, actor=Actor.system(),
                                 identifiers=[{"type": "PHONE", "value": "+971501234567"}],
                                 defaults={"first_name": "Amal"}).contact
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _post(Client(), account, wa, wa.message_event(NUMBER, "hi"))
     with tenant_scope(tenant):
         assert list(Message.objects.values_list("contact_id", flat=True)) == [known.pk]
@@ -278,14 +270,14 @@ def test_statuses_move_a_sent_message_to_delivered_then_read(
         tenant, account, wa, django_capture_on_commit_callbacks):
     message = _sent(tenant, account, wa)
     client = Client()
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _status(client, account, wa, message.provider_message_id, "sent", timestamp=1_790_000_001)
         _status(client, account, wa, message.provider_message_id, "delivered",
                 timestamp=1_790_000_002)
     with tenant_scope(tenant):
         message.refresh_from_db()
     assert (message.status, message.delivered_at.timestamp()) == ("DELIVERED", 1_790_000_002)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _status(client, account, wa, message.provider_message_id, "read", timestamp=1_790_000_003)
     with tenant_scope(tenant):
         message.refresh_from_db()
@@ -299,7 +291,7 @@ def test_statuses_out_of_order_never_go_backwards(
         tenant, account, wa, django_capture_on_commit_callbacks):
     message = _sent(tenant, account, wa)
     client = Client()
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _status(client, account, wa, message.provider_message_id, "read", timestamp=1_790_000_003)
         _status(client, account, wa, message.provider_message_id, "delivered",
                 timestamp=1_790_000_002)
@@ -314,7 +306,7 @@ def test_statuses_out_of_order_never_go_backwards(
 def test_a_failed_status_records_the_error(tenant, account, wa,
                                            django_capture_on_commit_callbacks):
     message = _sent(tenant, account, wa)
-    with _processed(tenant, django_capture_on_commit_callbacks):
+    with processed(tenant, django_capture_on_commit_callbacks):
         _status(Client(), account, wa, message.provider_message_id, "failed", error_code=131026)
     with tenant_scope(tenant):
         message.refresh_from_db()
