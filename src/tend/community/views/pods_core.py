@@ -41,7 +41,7 @@ from tend.community.services.pods_core import (
 )
 from tend.community.views import pods_edit
 from tend.core.errors import NotFound, ValidationFailed
-from tend.core.views.base import require_perm
+from tend.core.views.base import require_perm, tenant_and_actor
 from tend.marketing.chart import growth_chart
 from tend.people.selectors.contact_page import access_contact
 
@@ -51,7 +51,7 @@ DAYS = ((1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursda
 
 @require_perm("pods.view")
 def pods_page(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -106,7 +106,7 @@ def _pod_form(request: HttpRequest) -> dict[str, Any]:
 
 @require_perm("pods.view")
 def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     pod = pod_get(tenant=tenant, pod_id=pod_id)
     errors: dict[str, list[str]] = {}
     notice = None
@@ -180,7 +180,7 @@ def _as_hours(minutes: int | None) -> str:
 
 @require_perm("pods.change")
 def matching_page(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     errors: dict[str, list[str]] = {}
     run = None
     if request.GET.get("run"):
@@ -214,7 +214,7 @@ def matching_page(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_perm("pods.view")
 def kpis_page(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant, _actor = tenant_and_actor(request)
     series = pods_kpi_series(tenant=tenant)
     charts = [
         ("attendance", growth_chart([(r["week"], int(r["attendance"])) for r in series])),

@@ -45,7 +45,7 @@ from tend.community.services.pods_core import (
 from tend.core.actors import Actor
 from tend.core.errors import NotFound, ValidationFailed
 from tend.core.models import Tenant
-from tend.core.views.base import require_perm
+from tend.core.views.base import require_perm, tenant_and_actor
 from tend.people.models import Contact
 from tend.people.selectors.contact_page import access_contact
 
@@ -71,7 +71,7 @@ def _goals(tenant: Tenant, contact: Contact) -> list[Any]:
 
 @require_perm("pods.view")
 def progress_page(request: HttpRequest, org_slug: str, contact_id: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     contact = _person(tenant, actor, contact_id)
     errors: dict[str, list[str]] = {}
     form = ""
@@ -124,7 +124,7 @@ def progress_page(request: HttpRequest, org_slug: str, contact_id: str) -> HttpR
 
 @require_perm("pods.view")
 def commitment_page(request: HttpRequest, org_slug: str, commitment_id: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     commitment = commitment_get(tenant=tenant, commitment_id=commitment_id)
     contact = _person(tenant, actor, commitment.contact_id)
     errors: dict[str, list[str]] = {}
@@ -161,7 +161,7 @@ def commitment_page(request: HttpRequest, org_slug: str, commitment_id: str) -> 
 
 @require_perm("pods.view")
 def goal_page(request: HttpRequest, org_slug: str, goal_id: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     goal = goal_get(tenant=tenant, goal_id=goal_id)
     contact = _person(tenant, actor, goal.contact_id)
     errors: dict[str, list[str]] = {}
@@ -187,7 +187,7 @@ def goal_page(request: HttpRequest, org_slug: str, goal_id: str) -> HttpResponse
 
 @require_perm("pods.view")
 def meeting_page(request: HttpRequest, org_slug: str, meeting_id: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     meeting = meeting_get(tenant=tenant, meeting_id=meeting_id)
     members = list(pod_members(tenant=tenant, pod=meeting.pod)[:100])
     errors: dict[str, list[str]] = {}
