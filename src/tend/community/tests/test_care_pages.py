@@ -63,7 +63,7 @@ def test_attention_page_shows_reasons_and_filters(client, world):
     assert 'data-clauses="contact practice"' in page
     response = client.post("/o/acme/community/attention/settings/",
                            {"days_since_contact": "0", "months_since_lesson": "3"})
-    assert response.status_code == 200 and "from 1 to 3650" in response.content.decode()
+    assert response.status_code == 422 and "from 1 to 3650" in response.content.decode()
     response = client.post("/o/acme/community/attention/settings/",
                            {"days_since_contact": "120", "months_since_lesson": "3"})
     assert response.status_code == 302
@@ -172,3 +172,14 @@ def test_recording_lessons_and_practice_from_the_contact_page(tenant, owner, cli
         assert PracticeStatus.objects.get(contact=ana).regularity == "DAILY"
     page = client.get(f"/o/acme/people/contacts/{ana.pk}/").content.decode()
     assert "Meditation — 1. Breath" in page and "mornings" in page
+
+
+def test_bad_form_input_is_a_422_with_the_field_message(client, world):
+    response = client.post("/o/acme/community/courses/", {"title": "", "status": "DRAFT"})
+    assert response.status_code == 422
+    response = client.post("/o/acme/community/units/", {"name": "", "kind": ""})
+    assert response.status_code == 422
+    response = client.post(f"/o/acme/community/units/{world['oman'].pk}/",
+                           {"action": "member", "contact_id": "nope"})
+    assert response.status_code == 422
+    assert "Choose a contact of this organization." in response.content.decode()

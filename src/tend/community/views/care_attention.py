@@ -3,6 +3,8 @@ thresholds, and "My mentees"."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -19,8 +21,7 @@ from tend.community.services.care_attention import (
     attention_settings_update,
 )
 from tend.community.services.care_mentors import staff_contact_id
-from tend.core.errors import ValidationFailed
-from tend.core.views.base import require_perm
+from tend.core.views.base import form_post, form_status, require_perm
 from tend.people.models import Contact
 from tend.people.selectors.contact_page import access_contact
 
@@ -48,19 +49,20 @@ def attention(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_perm("care.manage")
 def attention_settings_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        data = {}
+
+    def save() -> HttpResponse:
+        data: dict[str, Any] = {}
         for key in ("days_since_contact", "months_since_lesson"):
             raw = request.POST.get(key, "").strip()
             data[key] = int(raw) if raw.lstrip("-").isdigit() else raw
-        try:
-            attention_settings_update(tenant=tenant, actor=actor, data=data)
-            return redirect("community:care-attention", org_slug=org_slug)
-        except ValidationFailed as exc:
-            errors = exc.fields
+        attention_settings_update(tenant=tenant, actor=actor, data=data)
+        return redirect("community:care-attention", org_slug=org_slug)
+
+    done, errors = form_post(request, save)
+    if done is not None:
+        return done
     return render(request, "community/care_attention_settings.html", {
-        "settings": attention_settings(tenant), "errors": errors})
+        "settings": attention_settings(tenant), "errors": errors}, status=form_status(errors))
 
 
 @require_perm("care.view")

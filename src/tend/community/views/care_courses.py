@@ -19,45 +19,47 @@ from tend.community.selectors.care_people import (
 from tend.community.services.care_courses import course_create, lesson_add, lesson_record
 from tend.community.services.care_practice import practice_update
 from tend.core.errors import NotFound, ValidationFailed
-from tend.core.views.base import require_perm
+from tend.core.views.base import form_post, form_status, require_perm
 from tend.people.selectors.contact_page import access_contact
 
 
 @require_perm("care.view")
 def courses(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        try:
-            raw = request.POST.get("min_interval_days", "0").strip() or "0"
-            course = course_create(
-                tenant=tenant, actor=actor, title=request.POST.get("title", ""),
-                min_interval_days=int(raw) if raw.isdigit() else -1,
-                status=request.POST.get("status", "DRAFT"))
-            return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
-        except ValidationFailed as exc:
-            errors = exc.fields
+
+    def create() -> HttpResponse:
+        raw = request.POST.get("min_interval_days", "0").strip() or "0"
+        course = course_create(
+            tenant=tenant, actor=actor, title=request.POST.get("title", ""),
+            min_interval_days=int(raw) if raw.isdigit() else -1,
+            status=request.POST.get("status", "DRAFT"))
+        return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
+
+    done, errors = form_post(request, create)
+    if done is not None:
+        return done
     return render(request, "community/care_courses.html", {
         "courses": list(course_list(tenant=tenant)), "errors": errors,
-        "can_manage": actor.has_perm("care.manage")})
+        "can_manage": actor.has_perm("care.manage")}, status=form_status(errors))
 
 
 @require_perm("care.view")
 def course_detail(request: HttpRequest, org_slug: str, course_id: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
     course = course_get(tenant=tenant, course_id=course_id)
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        try:
-            lesson_add(tenant=tenant, actor=actor, course=course,
-                       title=request.POST.get("title", ""),
-                       body_md=request.POST.get("body_md", ""))
-            return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
-        except ValidationFailed as exc:
-            errors = exc.fields
+
+    def add() -> HttpResponse:
+        lesson_add(tenant=tenant, actor=actor, course=course,
+                   title=request.POST.get("title", ""), body_md=request.POST.get("body_md", ""))
+        return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
+
+    done, errors = form_post(request, add)
+    if done is not None:
+        return done
     return render(request, "community/care_course.html", {
         "course": course, "lessons": list(course_lessons(tenant=tenant, course=course)),
-        "errors": errors, "can_manage": actor.has_perm("care.manage")})
+        "errors": errors, "can_manage": actor.has_perm("care.manage")},
+        status=form_status(errors))
 
 
 @require_perm("care.change")

@@ -7,6 +7,7 @@ from datetime import date
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from tend.community.models import UnitRole
 from tend.community.selectors.care_units import (
@@ -17,7 +18,7 @@ from tend.community.selectors.care_units import (
 )
 from tend.community.services.care_units import unit_create, unit_membership_add
 from tend.core.errors import NotFound, ValidationFailed
-from tend.core.views.base import require_perm
+from tend.core.views.base import form_post, form_status, require_perm
 from tend.people.selectors.contact_page import access_contact
 
 MAX_MEMBERS = 500
@@ -26,17 +27,18 @@ MAX_MEMBERS = 500
 @require_perm("units.view")
 def units_tree(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        try:
-            unit_create(tenant=tenant, actor=actor, name=request.POST.get("name", ""),
-                        kind=request.POST.get("kind", ""))
-            return redirect("community:care-units", org_slug=org_slug)
-        except ValidationFailed as exc:
-            errors = exc.fields
+
+    def create() -> HttpResponse:
+        unit_create(tenant=tenant, actor=actor, name=request.POST.get("name", ""),
+                    kind=request.POST.get("kind", ""))
+        return redirect("community:care-units", org_slug=org_slug)
+
+    done, errors = form_post(request, create)
+    if done is not None:
+        return done
     return render(request, "community/care_units.html", {
         "units": list(unit_list(tenant=tenant)), "errors": errors,
-        "can_change": actor.has_perm("units.change")})
+        "can_change": actor.has_perm("units.change")}, status=form_status(errors))
 
 
 @require_perm("units.view")
@@ -55,7 +57,8 @@ def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpRespon
                                              contact_id=request.POST.get("contact_id"),
                                              actor=actor)
                 except NotFound:
-                    raise ValidationFailed(fields={"contact_id": ["?"]}) from None
+                    raise ValidationFailed(fields={"contact_id": [
+                        _("Choose a contact of this organization.")]}) from None
                 since = request.POST.get("since") or None
                 unit_membership_add(
                     tenant=tenant, actor=actor, unit=unit, contact=contact,
@@ -70,7 +73,7 @@ def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpRespon
         "children": list(unit_list(tenant=tenant, root=unit).filter(parent=unit)),
         "members": list(unit_members(tenant=tenant, unit=unit, actor=actor)[:MAX_MEMBERS]),
         "roles": UnitRole.choices, "errors": errors,
-        "can_change": actor.has_perm("units.change")})
+        "can_change": actor.has_perm("units.change")}, status=form_status(errors))
 
 
 urlpatterns = [

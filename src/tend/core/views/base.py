@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tend.core.actors import Actor
-from tend.core.errors import NotFound, PermissionDenied, TendError
+from tend.core.errors import NotFound, PermissionDenied, TendError, ValidationFailed
 from tend.core.models import Tenant
 
 View = Callable[..., HttpResponse]
@@ -54,6 +54,26 @@ def tenant_and_actor(request: HttpRequest) -> tuple[Tenant, Actor]:
     """The organization and the acting member the tenant middleware put on a request under
     `/o/<org_slug>/` (views behind `require_perm` always have both)."""
     return request.tenant, request.actor  # type: ignore[attr-defined]
+
+
+def form_post(request: HttpRequest, act: Callable[[], HttpResponse]
+              ) -> tuple[HttpResponse | None, dict[str, list[str]]]:
+    """Run a page form's `act` (call the service, return where to go next) when the request
+    is a POST: `(its response, {})` when it worked; `(None, field errors)` when the service
+    refused the input — show the page again with them and status `form_status(errors)`. A
+    GET: `(None, {})`."""
+    if request.method != "POST":
+        return None, {}
+    try:
+        return act(), {}
+    except ValidationFailed as exc:
+        return None, {k: [str(m) for m in v] for k, v in exc.fields.items()} or {
+            "": [exc.message]}
+
+
+def form_status(errors: dict[str, list[str]]) -> int:
+    """422 when a form came back with errors, else 200."""
+    return 422 if errors else 200
 
 
 def is_htmx(request: HttpRequest) -> bool:
