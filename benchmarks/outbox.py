@@ -5,26 +5,34 @@
 Three figures, each with a same-run baseline:
 
 1. Unlimited: `--messages` queued messages (to `--contacts` people, addresses resolved from
-   their Telegram identities at send time) sent by one `OutboxWorker` — claims, send-time
-   checks, concurrent sends through Tend's Telegram provider, batched result writes with the
-   MESSAGE_SENT activities. Baseline: a minimal asyncio sender (httpx.AsyncClient, the same
-   concurrency) pushing the same number of sendMessage requests to the same fake.
+   their Telegram identities at send time) sent by `--processes` worker processes, each one
+   `OutboxWorker` — claims, send-time checks, concurrent sends through Tend's Telegram
+   provider (`--concurrency` threads, one keep-alive httpx client), batched result writes
+   with the MESSAGE_SENT activities. Baseline in the same run: as many processes of a minimal
+   asyncio sender (one httpx.AsyncClient, `--concurrency` tasks) pushing the same number of
+   sendMessage requests. Both talk to one fake Bot API in its own process, and both are timed
+   from a "go" given once every process has started (Django set up, clients built).
    Target: ≥ 2,000 msg/s and ≥ 0.5 times the baseline.
 2. Limited: an account at `--rate` messages per second for `--seconds`: the achieved rate
    (≥ 99 % of the configured one) and the fake's busiest one-second window (never above).
 3. Webhook ingest: signed Telegram updates POSTed to /hooks/messaging/<key>/ through the
    whole Django stack (test client: middleware, signature check, raw-first storage, enqueue of
-   the processing task). Baseline: `inbound_store` called directly with the same updates
-   (the storage alone, no HTTP, no Django request handling).
+   the processing task). Baselines: a bare Django view that reads the body and answers 200,
+   through the same client and middleware in the same run; and `inbound_store` called
+   directly with the same updates (the storage alone, no Django request handling).
 
-The fake runs in this process (in its own thread), as does everything else: both sides of
-each comparison share it and the interpreter.
+The limited run and the webhooks use a fake in this process (in its own thread), so that the
+fake's own clock stamps every request it received.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -39,9 +47,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--webhooks", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--processes", type=int, default=2,
+                        help="sender processes on each side of the unlimited run")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
+    parser.add_argument("--role", choices=["worker", "asyncio"], help=argparse.SUPPRESS)
+    parser.add_argument("--fake-url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.role:
+        child(args)
+        return
     if args.database_url:
         ensure_database(args.database_url)
     data_dir = tempfile.mkdtemp(prefix="tend-bench-outbox-")
@@ -59,7 +75,6 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    import httpx
     from django.db import connection
     from django.utils import timezone
 
@@ -104,44 +119,26 @@ def run(args: argparse.Namespace) -> None:
                                  next_attempt_at=now, dedupe_key=f"{prefix}:{i}")
                          for i in range(start, min(n, start + 10_000))], batch_size=2000)
 
-        # 1. Unlimited.
-        queue(account, args.messages, "w3")
-        before = fake.count("sendMessage")
-        worker = OutboxWorker(worker_id="bench", concurrency=args.concurrency,
-                              batch_size=500, max_in_flight=2000)
-        started = time.perf_counter()
-        worker.run_until_idle(timeout=24 * 3600)
-        ours = time.perf_counter() - started
-        sent = fake.count("sendMessage") - before
-        with tenant_scope(tenant):
-            ok = Message.objects.filter(account=account, status="SENT").count()
-        assert ok == args.messages, (ok, worker.stats)
-
-        async def baseline(n: int) -> float:
-            payloads = [{"chat_id": 10_000 + i % len(contacts), "text": f"Message {i}"}
-                        for i in range(n)]
-            limits = httpx.Limits(max_connections=args.concurrency,
-                                  max_keepalive_connections=args.concurrency)
-            async with httpx.AsyncClient(base_url=fake.url, limits=limits) as client:
-                queue_: asyncio.Queue[dict] = asyncio.Queue()
-                for p in payloads:
-                    queue_.put_nowait(p)
-
-                async def pump() -> None:
-                    while not queue_.empty():
-                        payload = queue_.get_nowait()
-                        response = await client.post(f"/bot{fake.token}/sendMessage",
-                                                     json=payload)
-                        response.raise_for_status()
-
-                t0 = time.perf_counter()
-                await asyncio.gather(*(pump() for _ in range(args.concurrency)))
-                return time.perf_counter() - t0
-
-        base = asyncio.run(baseline(args.messages))
-        print(f"unlimited: outbox {sent / ours:,.0f} msg/s ({sent:,} in {ours:.1f}s); "
-              f"asyncio sender {args.messages / base:,.0f} msg/s; "
-              f"ratio {(sent / ours) / (args.messages / base):.2f}")
+        # 1. Unlimited: several processes each side, one fake in its own process.
+        server, info = fake_process()
+        try:
+            with tenant_scope(tenant):
+                account.settings = {"api_base": info["url"]}
+                account.set_credentials({"bot_token": info["token"]})
+                account.save()
+            queue(account, args.messages, "w3")
+            ours = timed_children(args, "worker", info)
+            with tenant_scope(tenant):
+                ok = Message.objects.filter(account=account, status="SENT").count()
+            assert ok == args.messages, ok
+            base = timed_children(args, "asyncio", info)
+        finally:
+            server.stdin.close()  # type: ignore[union-attr]
+            server.wait(10)
+        print(f"unlimited ({args.processes} processes each): outbox "
+              f"{args.messages / ours:,.0f} msg/s ({args.messages:,} in {ours:.1f}s); "
+              f"asyncio sender {args.messages / base:,.0f} msg/s ({base:.1f}s); "
+              f"ratio {base / ours:.2f}")
 
         # 2. Limited.
         with tenant_scope(tenant):
@@ -167,8 +164,104 @@ def run(args: argparse.Namespace) -> None:
         fake.stop()
 
 
+def fake_process() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The fake Bot API in a child process, recording counts only."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tend.messaging.fakes", "telegram", "--no-record"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, json.loads(server.stdout.readline())
+
+
+def timed_children(args: argparse.Namespace, role: str, info: dict[str, str]) -> float:
+    """Start `args.processes` children in `role`, wait until each is ready, say "go" to all,
+    and return the seconds until the last one is done."""
+    command = [sys.executable, __file__, "--role", role, "--fake-url", info["url"],
+               "--token", info["token"], "--concurrency", str(args.concurrency),
+               "--messages", str(args.messages // args.processes),
+               "--contacts", str(args.contacts)]
+    if args.database_url:
+        command += ["--database-url", args.database_url]
+    # Same data directory: on SQLite, the same database file.
+    env = {**os.environ, "TEND_DATA_DIR": os.environ["TEND_DATA_DIR"]}
+    children = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603
+                                 text=True, env=env) for _ in range(args.processes)]
+    for proc in children:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    for proc in children:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in children:
+        out, _err = proc.communicate(timeout=24 * 3600)
+        assert proc.returncode == 0, out
+    return time.perf_counter() - started
+
+
+def child(args: argparse.Namespace) -> None:
+    """One sender process of the unlimited run: an outbox worker, or the asyncio baseline."""
+    if args.role == "worker":
+        setup(args.database_url, os.environ["TEND_DATA_DIR"], TEND_LOG_LEVEL="WARNING")
+        from tend.messaging.outbox.worker import OutboxWorker
+
+        worker = OutboxWorker(concurrency=args.concurrency, batch_size=500,
+                              max_in_flight=max(500, args.concurrency * 16))
+        print("ready", flush=True)
+        sys.stdin.readline()
+        worker.run_until_idle(timeout=24 * 3600)
+        worker.shutdown(close_connections=True)
+        print(worker.stats.summary(), flush=True)
+        return
+    import httpx
+
+    async def pump_all() -> None:
+        limits = httpx.Limits(max_connections=args.concurrency,
+                              max_keepalive_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=args.fake_url, limits=limits) as client:
+            queue_: asyncio.Queue[dict] = asyncio.Queue()
+            for i in range(args.messages):
+                queue_.put_nowait({"chat_id": 10_000 + i % args.contacts,
+                                   "text": f"Message {i}"})
+            await client.post(f"/bot{args.token}/getMe")  # connect before the clock
+            print("ready", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+            async def pump() -> None:
+                while not queue_.empty():
+                    response = await client.post(f"/bot{args.token}/sendMessage",
+                                                 json=queue_.get_nowait())
+                    response.raise_for_status()
+
+            await asyncio.gather(*(pump() for _ in range(args.concurrency)))
+
+    asyncio.run(pump_all())
+
+
+def _bare(request):  # type: ignore[no-untyped-def]
+    """The baseline view: reads the body and answers 200, nothing else."""
+    from django.http import HttpResponse
+
+    request.body  # noqa: B018 - read it, as the webhook view does
+    return HttpResponse(b'{"ok": true}', content_type="application/json")
+
+
+def _bare_urls() -> None:
+    """An URLconf with Tend's routes plus the bare view, under the same middleware."""
+    import sys
+    import types
+
+    from django.urls import include, path
+
+    module = types.ModuleType("outbox_bench_urls")
+    module.urlpatterns = [path("bench/bare/", _bare), path("", include("tend.urls"))]  # type: ignore[attr-defined]
+    sys.modules["outbox_bench_urls"] = module
+
+
 def webhooks(args: argparse.Namespace, tenant, fake) -> None:  # type: ignore[no-untyped-def]
-    from django.test import Client
+    import json
+
+    from django.test import Client, override_settings
 
     from tend.core.tenancy import tenant_scope
     from tend.messaging.models import ChannelAccount, InboundEvent
@@ -181,30 +274,37 @@ def webhooks(args: argparse.Namespace, tenant, fake) -> None:  # type: ignore[no
                                  status="ACTIVE", settings={"api_base": fake.url})
         account.set_credentials({"bot_token": fake.token, "webhook_secret": "bench-secret"})
         account.save()
+    _bare_urls()
     client = Client()
     path = webhook_path(account)
-    updates = [fake.make_update(f"hello {i}", chat_id=50_000 + i % 500)
-               for i in range(args.webhooks * 2)]
-    import json
-
+    n = args.webhooks
+    updates = [fake.make_update(f"hello {i}", chat_id=50_000 + i % 500) for i in range(n * 2)]
     bodies = [json.dumps(u).encode() for u in updates]
-    t0 = time.perf_counter()
-    for body in bodies[:args.webhooks]:
-        response = client.post(path, data=body, content_type="application/json",
-                               HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="bench-secret")  # noqa: S106
-        assert response.status_code == 200, response.status_code
-    ours = time.perf_counter() - t0
+    headers = {"HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": "bench-secret"}
+
+    def post_all(url: str, chunk: list[bytes]) -> float:
+        t0 = time.perf_counter()
+        for body in chunk:
+            response = client.post(url, data=body, content_type="application/json", **headers)
+            assert response.status_code == 200, response.status_code
+        return time.perf_counter() - t0
+
+    with override_settings(ROOT_URLCONF="outbox_bench_urls"):
+        post_all("/bench/bare/", bodies[:50])  # warm both paths up
+        ours = post_all(path, bodies[:n])
+        bare = post_all("/bench/bare/", bodies[:n])
     provider = provider_for("TELEGRAM")
     t0 = time.perf_counter()
     with tenant_scope(tenant):
-        for body in bodies[args.webhooks:]:
+        for body in bodies[n:]:
             inbound_store(account=account, items=provider.split(account, body))
-    base = time.perf_counter() - t0
+    store = time.perf_counter() - t0
     with tenant_scope(tenant):
         stored = InboundEvent.objects.filter(account=account).count()
-    assert stored == args.webhooks * 2, stored
-    print(f"webhook ingest: {args.webhooks / ours:,.0f} requests/s through Django; "
-          f"inbound_store alone {args.webhooks / base:,.0f}/s; ratio {base / ours:.2f}")
+    assert stored == n * 2, stored
+    print(f"webhook ingest: {n / ours:,.0f} requests/s into /hooks/messaging/<key>/ "
+          f"(test client, whole middleware stack); bare Django view {n / bare:,.0f}/s "
+          f"(ratio {bare / ours:.2f}); inbound_store alone {n / store:,.0f}/s")
 
 
 if __name__ == "__main__":

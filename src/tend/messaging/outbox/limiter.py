@@ -35,7 +35,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from tend.messaging.models import OutboxRateBucket
 
@@ -54,6 +54,7 @@ def default_safety() -> float:
     """The slot spacing factor that matches `tolerance()` (2 ms more for the network)."""
     return 1 / (1 + tolerance() + 0.002)
 LEAD = 0.05
+MAX_LEAD = 0.5
 CHAT_SAFETY = 1 / 1.05
 HORIZON_SECONDS = 1.0
 
@@ -82,8 +83,13 @@ def take(key: str, rate: float, n: int, *, now: float | None = None,
     with transaction.atomic():
         row = (OutboxRateBucket.objects.select_for_update()
                .filter(key=key).values_list("tat", "paused_until").first())
-        if row is None:  # purged between the insert and here
-            return Grant(now, 0, interval)
+        if row is None:  # purged since this process created it
+            _known.discard(key)
+            _ensure(key)
+            row = (OutboxRateBucket.objects.select_for_update()
+                   .filter(key=key).values_list("tat", "paused_until").first())
+            if row is None:
+                return Grant(now, 0, interval)
         tat, paused = row
         start = max(tat, paused, now)
         count = max(0, min(n, math.floor((now + horizon - start) / interval) + 1))
@@ -107,37 +113,62 @@ def take_at(wanted: dict[str, float], rate: float, *, safety: float = SAFETY
     so concurrent workers never deadlock, and written back in one statement."""
     interval = 1.0 / (rate * safety)
     unique = sorted(wanted)
-    OutboxRateBucket.objects.bulk_create([OutboxRateBucket(key=k) for k in unique],
-                                         ignore_conflicts=True)
+    new = [k for k in unique if k not in _known]
+    if new:
+        OutboxRateBucket.objects.bulk_create([OutboxRateBucket(key=k) for k in new],
+                                             ignore_conflicts=True)
+        _known.update(new)
     grants: dict[str, Grant] = {}
     with transaction.atomic():
         rows = list(OutboxRateBucket.objects.select_for_update().filter(key__in=unique)
-                    .order_by("key"))
-        changed = []
-        for row in rows:
-            at = wanted[row.key]
-            free = max(row.tat, row.paused_until)
+                    .order_by("key").values_list("key", "tat", "paused_until"))
+        changed: dict[str, float] = {}
+        for key, tat, paused in rows:
+            at = wanted[key]
+            free = max(tat, paused)
             if free > at:
-                grants[row.key] = Grant(free, 0, interval)
+                grants[key] = Grant(free, 0, interval)
                 continue
-            grants[row.key] = Grant(at, 1, interval)
-            row.tat = at + interval
-            changed.append(row)
-        if changed:
-            OutboxRateBucket.objects.bulk_update(changed, ["tat"])
-    for key in unique:  # purged between the insert and the lock: try again later
-        grants.setdefault(key, Grant(wanted[key], 0, interval))
+            grants[key] = Grant(at, 1, interval)
+            changed[key] = at + interval
+        _write_tats(changed)
+    for key in unique:  # purged since this process created it: try again later
+        if key not in grants:
+            _known.discard(key)
+            grants[key] = Grant(wanted[key], 0, interval)
     return grants
 
 
+def _write_tats(tats: dict[str, float]) -> None:
+    """Set each key's `tat` in one statement (PostgreSQL: from two arrays)."""
+    if not tats:
+        return
+    if connection.vendor != "postgresql":
+        OutboxRateBucket.objects.bulk_update(
+            [OutboxRateBucket(key=k, tat=v) for k, v in tats.items()], ["tat"])
+        return
+    table = connection.ops.quote_name(OutboxRateBucket._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET tat = v.tat FROM unnest(%s::text[], "
+                       f"%s::double precision[]) AS v (key, tat) WHERE {table}.key = v.key",
+                       [list(tats), list(tats.values())])
+
+
+# Keys this process knows to have a row (saves an INSERT … ON CONFLICT per take).
+_known: set[str] = set()
+
+
 def _ensure(key: str) -> None:
-    OutboxRateBucket.objects.bulk_create([OutboxRateBucket(key=key)], ignore_conflicts=True)
+    if key not in _known:
+        OutboxRateBucket.objects.bulk_create([OutboxRateBucket(key=key)], ignore_conflicts=True)
+        _known.add(key)
 
 
 def pause(key: str, seconds: float, *, now: float | None = None) -> None:
     """Hold every send under `key` for `seconds` (a provider's 429 / retry_after)."""
     now = time.time() if now is None else now
     until = now + max(0.0, seconds)
+    _known.discard(key)  # rare: make sure of the row
     _ensure(key)
     OutboxRateBucket.objects.filter(key=key, paused_until__lt=until).update(paused_until=until)
 

@@ -62,7 +62,10 @@ logger = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
 ACTIVITY_SOURCE = "messaging.outbox"
 # How long an answer may wait to be written with others (the duplicate window grows with it).
-RECORD_DELAY = 0.05
+RECORD_DELAY = 0.1
+# Messages per batch that wait for their chat to free up within the horizon (each takes an
+# account slot of its own); more go back in the queue until their chat is free.
+MAX_LATER = 20
 RECORD_FIELDS = ["status", "provider_message_id", "sent_at", "failed_at", "error_code", "error",
                  "skip_reason", "next_attempt_at", "lease_until", "attempts", "to_address",
                  "updated_at"]
@@ -178,6 +181,11 @@ class Stats:
     held: int = 0  # to be tried again, but held back meanwhile (a campaign paused)
     by_code: Counter[str] = field(default_factory=Counter)
 
+    def summary(self) -> str:
+        return ", ".join(f"{name} {getattr(self, name)}" for name in (
+            "claimed", "sent", "retried", "failed", "dead", "skipped", "deferred", "reclaimed",
+            "lost", "late", "held"))
+
 
 class OutboxWorker:
     """Claims and sends outbox messages until `stop` is set (see the module docstring)."""
@@ -206,6 +214,8 @@ class OutboxWorker:
         self._warm: set[Any] = set()
         self._done: list[Outcome] = []
         self._done_since = 0.0
+        # How far ahead of now a batch's first paced send is slotted (see `_pace`).
+        self.lead = limiter.LEAD
 
     # -- claim ---------------------------------------------------------------------------
 
@@ -290,79 +300,114 @@ class OutboxWorker:
                 if warm is not None:
                     warm(account)
             account_key = f"acct:{account.pk}"
-            wall = time.time() + limiter.LEAD
-            # A chat busy for less than the horizon: its message takes an account slot of
-            # its own once the chat is free (rare: one person, several messages at once).
-            later: list[tuple[Message, Verdict, float]] = []
-            if per_chat is not None:
-                # One message per person per batch (read without a lock which chats are
-                # free; the take below decides). The others wait.
-                free = limiter.free_at([f"chat:{account.pk}:{v.to}" for _m, v in items])
-                go = []
-                seen: set[str] = set()
+            if per_second is None and per_chat is None:
                 for message, verdict in items:
-                    key = f"chat:{account.pk}:{verdict.to}"
-                    ready_at = max(free.get(key, 0.0), wall)
-                    if key in seen or ready_at > wall + limiter.HORIZON_SECONDS:
-                        until = ready_at + (1.0 / per_chat if key in seen else 0.0)
-                        settled.append((message, Verdict(
-                            "defer", reason="rate", to=verdict.to, until=_at(until))))
-                        continue
-                    seen.add(key)
-                    if ready_at > wall:
+                    self._submit(Job(message, account, provider,
+                                     self._outgoing(message, verdict, account), 0.0,
+                                     (account_key,)))
+                continue
+            self._pace(account, provider, items, per_second, per_chat, settled)
+        return settled
+
+    def _pace(self, account: ChannelAccount, provider: Provider,
+              items: list[tuple[Message, Verdict]], per_second: float | None,
+              per_chat: float | None, settled: list[Outcome | tuple[Message, Verdict]]) -> None:
+        """Take send slots for `items` and submit them, each to start at its slot.
+
+        Everything that can be done before the slots are taken is (the requests are built,
+        the chats' next free times read), because the slots start ticking at once: the
+        first of them starts `self.lead` seconds ahead, and `self.lead` follows how long
+        taking the slots and submitting the sends took lately, so that the first send is
+        not already late when its thread gets it."""
+        account_key = f"acct:{account.pk}"
+        jobs = {message.pk: Job(message, account, provider,
+                                self._outgoing(message, verdict, account))
+                for message, verdict in items}
+        began = time.time()
+        wall = began + self.lead
+        # A chat busy for less than the horizon: its message takes an account slot of its
+        # own once the chat is free, after the others went (rare: one person, several
+        # messages at once).
+        later: list[tuple[Message, Verdict, float]] = []
+        if per_chat is not None:
+            # One message per person per batch, and only to people whose chat is free by
+            # the first slot (read without a lock; `take_at` below decides). The others
+            # wait for their chat: back in the queue until it is free.
+            free = limiter.free_at([f"chat:{account.pk}:{v.to}" for _m, v in items])
+            go = []
+            seen: dict[str, float] = {}
+            for message, verdict in items:
+                key = f"chat:{account.pk}:{verdict.to}"
+                ready_at = max(free.get(key, 0.0), seen.get(key, 0.0))
+                if ready_at > wall:
+                    if (key not in seen and len(later) < MAX_LATER
+                            and ready_at <= wall + limiter.HORIZON_SECONDS):
                         later.append((message, verdict, ready_at))
                     else:
-                        go.append((message, verdict))
-                items = go
-            slots: list[float] = [wall] * len(items)
-            granted = len(items)
-            if per_second is not None and items:
-                grant = limiter.take(account_key, per_second, len(items), now=wall)
-                granted = grant.count
-                slots = [grant.slot(i) for i in range(granted)]
-                for message, verdict in items[granted:]:
+                        settled.append((message, Verdict("defer", reason="rate", to=verdict.to,
+                                                         until=_at(ready_at))))
+                    seen[key] = ready_at + 1.0 / per_chat
+                    continue
+                seen[key] = wall + 1.0 / per_chat
+                go.append((message, verdict))
+            items = go
+        if items:
+            self._slot_and_submit(jobs, account_key, items, wall, per_second, per_chat, settled)
+            # How long the slots took to take and hand out: the next batch starts that far
+            # ahead, with room to spare (quickly up, slowly down).
+            spent = time.time() - began
+            self.lead = min(limiter.MAX_LEAD, max(limiter.LEAD, 2 * spent, self.lead * 0.9))
+        for message, verdict, ready_at in later:
+            if per_second is not None:
+                one = limiter.take(account_key, per_second, 1, now=ready_at)
+                if one.count == 0:
+                    settled.append((message, Verdict("defer", reason="rate", to=verdict.to,
+                                                     until=_at(max(one.start, ready_at)))))
+                    continue
+                ready_at = one.start
+            self._slot_and_submit(jobs, account_key, [(message, verdict)], ready_at, None,
+                                  per_chat, settled)
+
+    def _slot_and_submit(self, jobs: dict[Any, Job], account_key: str,
+                         items: list[tuple[Message, Verdict]], wall: float,
+                         per_second: float | None, per_chat: float | None,
+                         settled: list[Outcome | tuple[Message, Verdict]]) -> None:
+        """Account slots from `wall` on (unless `per_second` is None: all at `wall`), then
+        each item's chat slot at its account slot; submit what got both."""
+        account = jobs[items[0][0].pk].account
+        slots: list[float] = [wall] * len(items)
+        if per_second is not None:
+            grant = limiter.take(account_key, per_second, len(items), now=wall)
+            slots = [grant.slot(i) for i in range(grant.count)]
+            for message, verdict in items[grant.count:]:
+                settled.append((message, Verdict(
+                    "defer", reason="rate", to=verdict.to,
+                    until=_at(max(grant.slot(grant.count), wall)))))
+            items = items[:grant.count]
+        chat_grants: dict[str, limiter.Grant] = {}
+        if per_chat is not None and items:
+            # Each send goes at its account slot, so its chat's slot is taken at exactly that
+            # time (a send moved later than its account slot would crowd the account's rate;
+            # one earlier than its chat slot, the chat's). A chat taken meanwhile by another
+            # worker makes its message wait; its account slot stays unused.
+            chat_grants = limiter.take_at(
+                {f"chat:{account.pk}:{v.to}": slots[i] for i, (_m, v) in enumerate(items)},
+                per_chat, safety=limiter.CHAT_SAFETY)
+        tolerance = limiter.tolerance()
+        for i, (message, verdict) in enumerate(items):
+            job = jobs[message.pk]
+            job.keys = (account_key,)
+            if per_chat is not None:
+                chat_key = f"chat:{account.pk}:{verdict.to}"
+                chat = chat_grants[chat_key]
+                if chat.count == 0:
                     settled.append((message, Verdict(
-                        "defer", reason="rate", to=verdict.to,
-                        until=_at(max(grant.slot(granted), wall)))))
-            items = items[:granted]
-            for message, verdict, ready_at in later:
-                slot = ready_at
-                if per_second is not None:
-                    one = limiter.take(account_key, per_second, 1, now=ready_at)
-                    if one.count == 0:
-                        settled.append((message, Verdict(
-                            "defer", reason="rate", to=verdict.to,
-                            until=_at(max(one.start, ready_at)))))
-                        continue
-                    slot = one.start
-                items.append((message, verdict))
-                slots.append(slot)
-            chat_grants: dict[str, limiter.Grant] = {}
-            if per_chat is not None and items:
-                # Each send goes at its account slot, so its chat's slot is taken at exactly
-                # that time (a send moved later than its account slot would crowd the
-                # account's rate; one earlier than its chat slot, the chat's). A chat taken
-                # meanwhile by another worker makes its message wait; its account slot
-                # stays unused.
-                chat_grants = limiter.take_at(
-                    {f"chat:{account.pk}:{v.to}": slots[i] for i, (_m, v) in enumerate(items)},
-                    per_chat, safety=limiter.CHAT_SAFETY)
-            for i, (message, verdict) in enumerate(items):
-                keys: tuple[str, ...] = (account_key,)
-                if per_chat is not None:
-                    chat_key = f"chat:{account.pk}:{verdict.to}"
-                    chat = chat_grants[chat_key]
-                    if chat.count == 0:
-                        settled.append((message, Verdict(
-                            "defer", reason="rate", to=verdict.to, until=_at(chat.start))))
-                        continue
-                    keys = (account_key, chat_key)
-                job = Job(message, account, provider, self._outgoing(message, verdict, account),
-                          slots[i], keys)
-                if per_second is not None or per_chat is not None:
-                    job.deadline = slots[i] + limiter.tolerance()
-                self._submit(job)
-        return settled
+                        "defer", reason="rate", to=verdict.to, until=_at(chat.start))))
+                    continue
+                job.keys = (account_key, chat_key)
+            job.not_before = slots[i]
+            job.deadline = slots[i] + tolerance
+            self._submit(job)
 
     @staticmethod
     def _outgoing(message: Message, verdict: Verdict, account: ChannelAccount
@@ -594,7 +639,8 @@ class OutboxWorker:
         """Claim if there is room, collect finished sends and record them in batches; True if
         anything happened."""
         progressed = False
-        room = self.max_in_flight - len(self.inflight)
+        # Answers not yet written count as in flight: a worker killed now loses both.
+        room = self.max_in_flight - len(self.inflight) - len(self._done)
         if room > 0 and room >= min(self.batch_size, self.max_in_flight) // 2:
             messages = self.claim(min(room, self.batch_size))
             if messages:
@@ -658,7 +704,7 @@ class OutboxWorker:
                         wake_event.clear()
         finally:
             self.shutdown()
-            logger.info("outbox worker %s stopped (%d sent)", self.worker_id, self.stats.sent)
+            logger.info("outbox worker %s stopped: %s", self.worker_id, self.stats.summary())
 
     def shutdown(self, *, close_connections: bool = True) -> None:
         """Let in-flight sends finish and record them (their leases would otherwise have to

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.messaging.choices import MessageStatus
 from tend.messaging.fakes import FakeTelegram
-from tend.messaging.models import Message
+from tend.messaging.models import ChannelAccount, Message
 from tend.messaging.outbox.worker import OutboxWorker
 from tend.messaging.services.outbox import messages_hold, messages_release
 from tend.messaging.tests.test_outbox_worker import (  # noqa: F401 - fixtures
@@ -28,6 +29,15 @@ from tend.messaging.tests.test_outbox_worker import (  # noqa: F401 - fixtures
 )
 
 PREFIX = "campaign:0123abcd:"
+
+
+@pytest.fixture(autouse=True)
+def unpaced(scoped, account):
+    """No rate limits: a paced send that starts late on a busy machine goes back in the
+    queue (and, held, to HELD), which is not what these tests are about."""
+    with tenant_scope(scoped):
+        ChannelAccount.objects.filter(pk=account.pk).update(rate_per_second=0,
+                                                            rate_per_chat_per_second=0)
 
 
 def _in_flight(worker: OutboxWorker) -> list[Message]:
