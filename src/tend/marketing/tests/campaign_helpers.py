@@ -28,7 +28,7 @@ def person(tenant, first, *, email=True, phone=False, opt_in=True, **fields):
             phones=["+9715012" + str(abs(hash(first)) % 100000).zfill(5)] if phone else [])
         if opt_in:
             Contact.objects.filter(pk=contact.pk).update(email_opt_in=True, sms_opt_in=True,
-                                                         whatsapp_opt_in=True)
+                                                         whatsapp_opt_in=True, web_opt_in=True)
             contact.refresh_from_db()
         return contact
 
