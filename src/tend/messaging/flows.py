@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -207,9 +208,12 @@ def _run(tenant: Tenant, conversation: Any, message: Any, flow: Flow,
         _send_replies(tenant, conversation, message, ctx.replies, flow.key)
 
 
+@transaction.atomic
 def flow_handle(*, tenant: Tenant, conversation: Any, message: Any) -> bool:
     """Give an inbound message to the commands, then to the conversation's flow, then to the
-    flow triggers. Returns whether something consumed it."""
+    flow triggers. Returns whether something consumed it. Runs in one transaction (its own when
+    the caller has none): the conversation row stays locked while its flow state is read and
+    written, and a reply is queued with the state it answers."""
     if any(handler(tenant=tenant, conversation=conversation, message=message)
            for handler in _commands):
         return True

@@ -148,6 +148,7 @@ def _apply_message(tenant: Tenant, account: ChannelAccount, parsed: ParsedMessag
                           parsed=parsed)
 
 
+@transaction.atomic
 def inbound_append(*, tenant: Tenant, account: ChannelAccount, contact: Contact,
                    parsed: ParsedMessage) -> Message:
     """Append an inbound message from a known `contact` to its conversation on `account`
@@ -194,6 +195,7 @@ def inbound_append(*, tenant: Tenant, account: ChannelAccount, contact: Contact,
     return message
 
 
+@transaction.atomic
 def message_apply_status(*, tenant: Tenant, account: ChannelAccount,
                          update: StatusUpdate) -> Message | None:
     """Move the outbound message `update` is about; statuses never go backwards (a late
