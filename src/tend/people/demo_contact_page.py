@@ -123,6 +123,10 @@ def load_contact_page_demo(ctx: DemoContext) -> None:
                     consent_set(tenant=tenant, actor=actor, contact=contact, channel=channel,
                                 purpose="MARKETING", status="REVOKED",
                                 source="Unsubscribe link")
+        # In-app news: two in three people agreed when they signed in to the member area.
+        if index % 3 != 2:
+            consent_set(tenant=tenant, actor=actor, contact=contact, channel="WEB",
+                        purpose="MARKETING", status="GRANTED", source="Member area")
     ctx.notes.append(
         "Contact page demo: {activities} activities, {notes} notes, {interactions} "
         "interactions, {tasks} tasks.".format(**counts))

@@ -35,6 +35,7 @@ def test_decorates_the_demo_contacts(scoped, owner, make_user):
     assert set(Task.objects.values_list("assignee", flat=True)) <= {agent.pk, owner.pk}
     assert Interaction.objects.count() + Note.objects.count() > 0
     assert Consent.objects.count() > 0
+    assert Consent.objects.filter(channel="WEB", status="GRANTED").exists()
     oldest = Activity.objects.order_by("occurred_at").first().occurred_at
     newest = Activity.objects.order_by("-occurred_at").first().occurred_at
     assert (newest - oldest).days >= 60
