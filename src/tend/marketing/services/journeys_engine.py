@@ -414,9 +414,11 @@ def _run_group(b: _Batch, graph: _Graph, step: JourneyStep, walks: list[_Walk]) 
     elif type_ == _T.END:
         outcomes = [Outcome(_R.COMPLETED, {}, end=_E.COMPLETED)
                     ] * len(walks)
+    elif type_ == _T.WAIT and not step.config.get("untilRule"):
+        outcomes = _waits(b, step, walks)
     elif type_ in (_T.WAIT, _T.CONDITION):
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a savepoint around the rule's query
                 if type_ == _T.WAIT:
                     outcomes = _waits(b, step, walks)
                 else:

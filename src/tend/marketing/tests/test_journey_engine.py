@@ -270,3 +270,40 @@ def test_list_membership_moves_the_whole_group_once(tenant, django_assert_max_nu
         assert rows.filter(step_key="add", status="COMPLETED").count() == 30
         assert rows.filter(step_key="drop", status="COMPLETED").count() == 30
         assert rows.filter(step_key="gone", status="SKIPPED").count() == 30
+
+
+def test_a_failing_step_fails_its_enrollment_and_keeps_what_went_before(tenant):
+    """An UPDATE that raises (its tag was deleted after the start) takes back only its own
+    effect: the enrollment fails at that step with the error, the message its SEND queued
+    before stays (recorded in the history), and the other enrollments of the batch go on."""
+    from tend.core.models import Tag
+
+    publish_template(tenant)
+    with tenant_scope(tenant):
+        Tag.objects.create(tenant=tenant, name="Gone", slug="gone")
+    steps = [step("trigger", "TRIGGER", "city"),
+             step("city", "CONDITION", rules=[{"field": "city", "operator": "equals",
+                                               "value": "Dubai"}], combinator="AND",
+                  yes="hello", no="end"),
+             step("hello", "SEND", "tag", channel="EMAIL", templateId="hello"),
+             step("tag", "UPDATE", "end", action="add_tag", value="gone"),
+             step("end", "END")]
+    journey = make_journey(tenant, steps, name="Tags")
+    people = [make_contact(tenant, first_name=f"F{i}", city="Dubai" if i < 3 else "Doha")
+              for i in range(5)]
+    with tenant_scope(tenant):
+        Tag.objects.filter(tenant=tenant, slug="gone").delete()
+        journey_enroll_many(tenant=tenant, actor=SYSTEM, journey=journey,
+                            contact_ids=[p.pk for p in people])
+    stats = run_due()
+    assert (stats.claimed, stats.completed, stats.failed) == (5, 2, 3)
+    with tenant_scope(tenant):
+        failed = list(JourneyEnrollment.objects.filter(status=EnrollmentStatus.FAILED))
+        assert {e.contact_id for e in failed} == {p.pk for p in people[:3]}
+        assert all(e.current_step.key == "tag" and e.exit_reason for e in failed)
+        assert Message.objects.filter(tenant=tenant).count() == 3
+        for e in failed:
+            assert _history(tenant, e) == [("trigger", "COMPLETED"), ("city", "COMPLETED"),
+                                           ("hello", "COMPLETED"), ("tag", "FAILED")]
+        journey.refresh_from_db()
+    assert (journey.total_completed, journey.total_failed) == (2, 3)
