@@ -39,6 +39,7 @@ from tend.core.actors import Actor
 from tend.core.errors import PermissionDenied, ValidationFailed
 from tend.core.models import Tenant, User
 from tend.core.services.audit import audit_record
+from tend.core.services.changes import changed_values, save_changes
 from tend.core.services.guards import check_perm
 from tend.core.text import clean_text
 from tend.marketing.models import Reminder, ReminderDigest, ReminderRule, ReminderStatus
@@ -276,14 +277,11 @@ def reminder_rule_update(*, tenant: Tenant, actor: Actor, rule: ReminderRule,
     """Change a rule; its existing reminders stay. Needs `reminders.manage`."""
     check_perm(actor, "reminders.manage")
     clean = _clean_rule(tenant, data, rule)
-    changes = {k: v for k, v in clean.items() if getattr(rule, k) != v}
+    changes = changed_values(rule, clean)
     if not changes:
         return rule
     with transaction.atomic():
-        for key, value in changes.items():
-            setattr(rule, key, value)
-        rule.updated_by = actor.acting_user
-        rule.save(update_fields=[*changes, "updated_by", "updated_at"])
+        save_changes(rule, changes, actor=actor)
         audit_record(tenant=tenant, actor=actor, action="reminder_rule.updated",
                      entity_type="reminder_rule", entity_id=rule.pk,
                      changes={k: v for k, v in changes.items() if k != "rule"})

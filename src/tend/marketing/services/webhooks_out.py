@@ -43,6 +43,7 @@ from tend.core.crypto import InvalidToken, decrypt, encrypt
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
+from tend.core.services.changes import changed_values, save_changes
 from tend.core.services.guards import check_perm
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.core.text import clean_text
@@ -190,20 +191,17 @@ def webhook_subscription_update(*, tenant: Tenant, actor: Actor, subscription:
     clears its failure count. Needs `webhooks.manage`."""
     check_perm(actor, "webhooks.manage")
     clean = _clean(data, creating=False)
-    changes = {k: v for k, v in clean.items() if getattr(subscription, k) != v}
+    changes = changed_values(subscription, clean)
     if not changes:
         return subscription
     with transaction.atomic():
-        for key, value in changes.items():
-            setattr(subscription, key, value)
-        fields = [*changes]
+        also: list[str] = []
         if changes.get("is_active"):
             subscription.failure_count = 0
             subscription.disabled_at = None
             subscription.disabled_reason = ""
-            fields += ["failure_count", "disabled_at", "disabled_reason"]
-        subscription.updated_by = actor.acting_user
-        subscription.save(update_fields=[*fields, "updated_by", "updated_at"])
+            also = ["failure_count", "disabled_at", "disabled_reason"]
+        save_changes(subscription, changes, actor=actor, also=also)
         audit_record(tenant=tenant, actor=actor, action="webhook.updated",
                      entity_type="webhook", entity_id=subscription.pk, changes=changes)
     _forget(tenant)

@@ -24,6 +24,7 @@ from tend.core.crypto import InvalidToken, decrypt, encrypt
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
+from tend.core.services.changes import save_changes
 from tend.core.services.guards import check_perm
 from tend.people.models import IngestionSource
 
@@ -103,10 +104,7 @@ def source_update(*, tenant: Tenant, actor: Actor, source: IngestionSource,
     if not changes:
         return source
     with transaction.atomic():
-        for key, value in changes.items():
-            setattr(source, key, value)
-        source.updated_by = actor.acting_user
-        source.save(update_fields=[*changes, "updated_by", "updated_at"])
+        save_changes(source, changes, actor=actor)
         audit_record(tenant=tenant, actor=actor, action="ingestion_source.updated",
                      entity_type="ingestion_source", entity_id=source.pk, changes=changes)
     return source
