@@ -215,9 +215,10 @@ def test_list_query_count_does_not_grow(api, tenant):
     add(8)
     with CaptureQueriesContext(connection) as many:
         assert len(api.get("/api/v1/contacts").json()["items"]) == 10
-    # session, user, membership, contacts (with owner and company), tags, identities; on
+    # session, user, membership, the staff member's unit scope (community), contacts (with
+    # owner and company), tags, identities; on
     # PostgreSQL also the row-level security settings around the scope.
-    expected = 7 if connection.vendor == "sqlite" else 11
+    expected = 8 if connection.vendor == "sqlite" else 12
     assert len(many.captured_queries) == len(few.captured_queries) == expected
 
 
