@@ -245,7 +245,8 @@ def _scoped_actor(tenant: Any, region: Any, stamp: int) -> Any:
                  permissions=membership.role.permission_set())
 
 
-def run(members: int, others: int, samples: int, reuse: bool, explain: bool) -> None:
+def run(members: int, others: int, samples: int, reuse: bool, explain: bool,
+        profile: int = 0) -> None:
     from django.db import connection
 
     from tend.community.models import Unit
@@ -298,6 +299,8 @@ def run(members: int, others: int, samples: int, reuse: bool, explain: bool) -> 
         if explain:
             qs = attention_list(tenant=tenant, unit=region, now=now)[:PAGE]
             print(qs.explain(analyze=True))
+        if profile:
+            _profile(ours_page, profile)
         # Our page's statement alone (compiled once), to tell the SQL from the fixed cost
         # of the Python path (the field registry, compiling, building the rows).
         page_sql, page_params = Attention(tenant, now).people(unit=region)[:PAGE].query \
@@ -327,6 +330,20 @@ def run(members: int, others: int, samples: int, reuse: bool, explain: bool) -> 
             print(f"{name:<32} {ours_ms:>7.1f}ms {hand_ms:>7.1f}ms {ours_ms / hand_ms:>6.2f}")
 
 
+def _profile(page: Any, times: int) -> None:
+    """Where the page's time goes: `times` pages under cProfile, by cumulative time."""
+    import cProfile
+    import pstats
+
+    page()  # warm-up
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(times):
+        page()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True,
@@ -339,11 +356,14 @@ def main() -> None:
                              "same sizes")
     parser.add_argument("--explain", action="store_true",
                         help="print EXPLAIN ANALYZE of our page query")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile N pages (cProfile, by cumulative time)")
     args = parser.parse_args()
     benchdb.ensure_database(args.database_url)
     with tempfile.TemporaryDirectory() as data_dir:
         benchdb.setup(args.database_url, data_dir)
-        run(args.members, args.others, args.samples, args.reuse, args.explain)
+        run(args.members, args.others, args.samples, args.reuse, args.explain,
+            args.profile)
 
 
 if __name__ == "__main__":

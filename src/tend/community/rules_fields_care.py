@@ -11,7 +11,7 @@ organization's time zone, so SQL and Python use the very same bounds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from tend.rules import operators as op
 from tend.rules.registry import (
     Facts,
     FieldType,
+    LazyChoices,
     RuleContext,
     RuleField,
     register_fields,
@@ -46,29 +47,6 @@ DEFAULT_TRAITS = ("mentor", "acarya", "facilitator")
 DEFAULT_INITIATIONS = ("INITIATION", "NAMA_MANTRA")
 ELAPSED_OPERATORS = (op.EQ, op.LT, op.LTE, op.GT, op.GTE, op.BETWEEN, op.EMPTY, op.NOT_EMPTY)
 SET_OPERATORS = (op.HAS_ANY, op.HAS_ALL, op.HAS_NONE, op.EMPTY, op.NOT_EMPTY)
-
-
-class LazyChoices(Sequence[tuple[str, Any]]):
-    """Choices read from the database on first use: building the field registry (every rule
-    evaluation does) costs no query; only listing or checking this field's values does."""
-
-    def __init__(self, load: Callable[[], list[tuple[str, Any]]]) -> None:
-        self._load = load
-        self._items: list[tuple[str, Any]] | None = None
-
-    def _all(self) -> list[tuple[str, Any]]:
-        if self._items is None:
-            self._items = self._load()
-        return self._items
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._all()[index]
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __iter__(self) -> Any:
-        return iter(self._all())
 
 
 def _summary(facts: Facts) -> CareSummary | None:

@@ -12,12 +12,12 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
 from tend.community.models import Pod, PodMembership, PodMembershipStatus, PodsProfile
-from tend.community.rules_fields_care import LazyChoices
 from tend.core.models import Tenant
 from tend.rules import operators as op
 from tend.rules.registry import (
     Facts,
     FieldType,
+    LazyChoices,
     RuleContext,
     RuleField,
     register_fields,

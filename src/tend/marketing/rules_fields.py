@@ -57,15 +57,17 @@ def _to_python(facts: Any, operator: str, value: Any, ctx: Any) -> bool:
 
 
 def segment_fields(tenant: Tenant) -> Iterable[Any]:
-    from tend.rules.registry import FieldType, RuleField
+    from tend.rules.registry import FieldType, LazyChoices, RuleField
 
-    choices = tuple((str(pk), name) for pk, name in Segment.objects.filter(
-        tenant=tenant).order_by("name").values_list("pk", "name"))
+    # Read on use only: the registry is built without a query, and a kept registry still
+    # lists a segment created a moment ago (in any process).
+    choices = LazyChoices(lambda: [(str(pk), name) for pk, name in Segment.objects.filter(
+        tenant=tenant).order_by("name").values_list("pk", "name")])
     yield RuleField(
         key=FIELD_KEY, label=gettext_lazy("Segment"), type=FieldType.SEGMENT,
         group="segments", group_label=gettext_lazy("Segments"), to_q=_to_q,
         to_python=_to_python, depends=lambda operator, value: [f"segment:{value}"],
-        choices=choices, check_value=_check)
+        choices=choices, check_value=_check)  # type: ignore[arg-type]
 
 
 def register() -> None:

@@ -547,6 +547,9 @@ def company_fields(tenant: Tenant) -> Iterable[RuleField]:
 
 def register() -> None:
     register_population(Population(queryset=live_contacts, is_member=is_live))
-    for provider in (contact_fields, custom_fields, tag_fields, alias_fields, consent_fields,
-                     activity_fields, company_fields):
+    register_fields(contact_fields)
+    # The one provider that reads the organization's configuration: saving or deleting a
+    # definition rebuilds the registry in every process.
+    register_fields(custom_fields, changes_with=[CustomFieldDefinition])
+    for provider in (tag_fields, alias_fields, consent_fields, activity_fields, company_fields):
         register_fields(provider)

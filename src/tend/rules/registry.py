@@ -17,14 +17,21 @@ app, so every module gets them identically.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Model, Q
+from django.db.models.signals import post_delete, post_save
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 
 if TYPE_CHECKING:
     from tend.core.models import Tenant
@@ -123,22 +130,129 @@ class RuleField:
 Provider = Callable[["Tenant"], Iterable[RuleField]]
 _providers: list[Provider] = []
 
+# The built registry of each organization and language, with the configuration token it was
+# built at (see `fields_version`): `fields_for` rebuilds it only when the token changed.
+_built: OrderedDict[tuple[str, str], tuple[str, dict[str, RuleField]]] = OrderedDict()
+_BUILT_MAX = 256
+_lock = threading.Lock()
+# Each `fields_for` call starts a new generation; `LazyChoices` read the database once per
+# generation, so choices (units, pods, segments…) are as fresh as the registry read.
+_generations = itertools.count(1)
+_generation: ContextVar[int] = ContextVar("tend_rules_generation", default=0)
 
-def register_fields(provider: Provider) -> None:
+
+def register_fields(provider: Provider, *, changes_with: Iterable[type[Model]] = ()) -> None:
     """Add a provider of rule fields (call from `AppConfig.ready()`; registering the same
-    function twice has no effect). A provider may query the organization's configuration
-    (custom field definitions, segments) but must not depend on any one contact."""
+    function twice has no effect). A provider must not depend on any one contact.
+
+    The built registry is kept per organization and language, so a provider runs again only
+    when the organization's rule configuration changed: a provider that reads the
+    organization's configuration (custom field definitions) names the models it reads in
+    `changes_with`, and saving or deleting one of their rows (through the ORM, so the
+    signals fire) marks the configuration changed for every process. Anything else a field
+    lists from the database (segments, units) belongs in `LazyChoices`, read on use."""
     if provider not in _providers:
         _providers.append(provider)
+    for model in changes_with:
+        post_save.connect(_configuration_saved, sender=model,
+                          dispatch_uid=f"tend.rules.fields:{model._meta.label}:save")
+        post_delete.connect(_configuration_deleted, sender=model,
+                            dispatch_uid=f"tend.rules.fields:{model._meta.label}:delete")
 
 
 def fields_for(tenant: Tenant) -> dict[str, RuleField]:
-    """Every field the organization's rules may use, by key, in registration order."""
+    """Every field the organization's rules may use, by key, in registration order.
+
+    Costs one small indexed query (the configuration token) when the registry is already
+    built in this process for this organization and language; callers must not change the
+    returned fields."""
+    _generation.set(next(_generations))
+    key = (str(tenant.pk), get_language() or "")
+    token = fields_version(tenant)
+    held = _built.get(key)
+    if held is not None and held[0] == token:
+        return held[1]
     fields: dict[str, RuleField] = {}
     for provider in _providers:
         for rule_field in provider(tenant):
             fields.setdefault(rule_field.key, rule_field)
+    with _lock:
+        _built[key] = (token, fields)
+        _built.move_to_end(key)
+        while len(_built) > _BUILT_MAX:
+            _built.popitem(last=False)
     return fields
+
+
+def fields_version(tenant: Tenant) -> str:
+    """The organization's rule-configuration token: a new random value whenever a model named
+    in `changes_with` is saved or deleted (a value is never reused, so a change rolled back
+    cannot make an older registry look current). Created on first read."""
+    from tend.rules.models import FieldsVersion
+
+    for _attempt in range(2):
+        found = list(FieldsVersion.objects.filter(tenant_id=tenant.pk)
+                     .values_list("token", flat=True)[:1])
+        if found:
+            return str(found[0])
+        bump_fields_version(tenant.pk)
+    return ""
+
+
+def bump_fields_version(tenant_id: Any) -> None:
+    """Mark the organization's rule configuration changed (every process rebuilds its
+    registry at the next `fields_for`)."""
+    from tend.rules.models import FieldsVersion
+
+    FieldsVersion.objects.bulk_create(
+        [FieldsVersion(tenant_id=tenant_id, token=uuid.uuid4().hex)],
+        update_conflicts=True, unique_fields=["tenant"], update_fields=["token"])
+
+
+def _configuration_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    tenant_id = getattr(instance, "tenant_id", None)
+    if tenant_id is not None:
+        bump_fields_version(tenant_id)
+
+
+def _configuration_deleted(sender: Any, instance: Any, origin: Any = None,
+                           **kwargs: Any) -> None:
+    from tend.core.models import Tenant
+
+    # Deleting the organization itself deletes its configuration too: nothing to mark (and
+    # writing a row for it would break the deletion).
+    if isinstance(origin, Tenant) or getattr(origin, "model", None) is Tenant:
+        return
+    tenant_id = getattr(instance, "tenant_id", None)
+    if tenant_id is not None:
+        bump_fields_version(tenant_id)
+
+
+class LazyChoices(Sequence[tuple[str, Any]]):
+    """Choices read from the database on use, at most once per `fields_for` call: building
+    the registry costs no query, and a kept registry still lists today's segments or units
+    (a value created in another process is a valid choice at once)."""
+
+    def __init__(self, load: Callable[[], list[tuple[str, Any]]]) -> None:
+        self._load = load
+        self._items: tuple[int, list[tuple[str, Any]]] | None = None
+
+    def _all(self) -> list[tuple[str, Any]]:
+        generation = _generation.get()
+        held = self._items
+        if held is None or held[0] != generation or generation == 0:
+            held = (generation, self._load())
+            self._items = held
+        return held[1]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Any:
+        return iter(self._all())
 
 
 def scalar_field(*, key: str, label: str | Promise, type: str, group: str,
