@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +21,7 @@ from tend.community.models import MentorLink, Unit, UnitMembership
 from tend.community.services.care_attention import attention_settings
 from tend.core.models import Tenant
 from tend.people.models import Contact
-from tend.rules import rule_contacts_many
+from tend.rules import rule_conditions_many, rule_population
 
 CLAUSES = (
     ("contact", gettext_lazy("No mentor contact for more than %(days)d days")),
@@ -62,8 +62,6 @@ def _in_unit(tenant: Tenant, unit: Unit, now: datetime) -> Exists:
     """The contact is a current member of a unit in `unit`'s subtree (a semi-join). The
     subtree's unit ids are read first (one small query): a literal list lets PostgreSQL
     use the memberships' unit index and a parallel hash for whole-list counts."""
-    from django.db.models import Q
-
     units = list(Unit.objects.filter(tenant=tenant, path__startswith=unit.path)
                  .values_list("pk", flat=True))
     return Exists(UnitMembership.objects.filter(
@@ -86,8 +84,15 @@ class Attention:
     def __init__(self, tenant: Tenant, now: datetime | None = None) -> None:
         self.tenant = tenant
         self.now = now or timezone.now()
-        rules = {"all": attention_rule(tenant), **attention_clauses(tenant)}
-        self.sets = rule_contacts_many(tenant=tenant, rules=rules, now=self.now, trusted=True)
+        clauses = attention_clauses(tenant)
+        # Each clause compiled once; the whole rule is their OR (as `attention_rule`).
+        self.conditions = rule_conditions_many(tenant=tenant, rules=clauses, now=self.now,
+                                               trusted=True)
+        whole = Q()
+        for key in CLAUSE_KEYS:
+            whole |= self.conditions[key]
+        self.live = rule_population(tenant)
+        self.all = self.live.filter(whole)
 
     def people(self, *, unit: Unit | None = None, mentor: Contact | None = None,
                actor: Any = None) -> QuerySet[Contact]:
@@ -96,7 +101,7 @@ class Attention:
         people the actor may see (unit-scoped staff). One query."""
         from tend.people.visibility import contact_scope_q
 
-        tenant, qs = self.tenant, self.sets["all"]
+        tenant, qs = self.tenant, self.all
         scope = contact_scope_q(tenant=tenant, actor=actor)
         if scope is not None:
             qs = qs.filter(scope)
@@ -108,17 +113,17 @@ class Attention:
         return qs.order_by("display_name", "id")
 
     def reasons(self, contacts: list[Contact]) -> list[AttentionRow]:
-        """Which clauses fired for each of `contacts` (one query: a flag per clause,
-        evaluated for these rows only)."""
+        """Which clauses fired for each of `contacts` (one query: a flag per clause in the
+        select list, evaluated for these rows only; a contact that is not live has none)."""
         labels = clause_labels(self.tenant)
         fired: dict[Any, tuple[bool, ...]] = {}
         if contacts:
-            flags = {f"fired_{key}": Exists(self.sets[key].filter(pk=OuterRef("pk")))
+            flags = {f"fired_{key}": ExpressionWrapper(self.conditions[key],
+                                                       output_field=BooleanField())
                      for key in CLAUSE_KEYS}
-            for pk, *values in (Contact.objects.filter(tenant=self.tenant,
-                                                       pk__in=[c.pk for c in contacts])
+            for pk, *values in (self.live.filter(pk__in=[c.pk for c in contacts])
                                 .annotate(**flags).values_list("pk", *flags).order_by()):
-                fired[pk] = tuple(values)
+                fired[pk] = tuple(bool(v) for v in values)
         rows = []
         for contact in contacts:
             held = fired.get(contact.pk, (False,) * len(CLAUSE_KEYS))

@@ -311,3 +311,26 @@ def test_trusted_rules_skip_the_value_lookups_but_not_the_structure(people,
     with pytest.raises(ValidationFailed) as exc:
         rule_contacts_many(tenant=tenant, rules={1: one("nope", "equals", 1)}, trusted=True)
     assert list(exc.value.fields) == ["rules[0].field"]
+
+
+def test_conditions_as_select_list_flags_agree_with_the_sets(people):
+    from django.db.models import BooleanField, ExpressionWrapper
+
+    from tend.rules import rule_conditions_many, rule_population
+
+    tenant = people[0]
+    rules = {
+        "dubai": one("city", "equals", "dubai"),
+        "golf": one("custom.sports", "hasAny", ["golf"]),
+        "no_handicap": one("custom.handicap", "isEmpty"),
+        "not_over_5": {"combinator": "and", "not": True, "rules": [
+            {"field": "custom.handicap", "operator": "greaterThan", "value": 5}]},
+        "not_gold": one("custom.tier", "notEquals", "gold"),
+    }
+    conditions = rule_conditions_many(tenant=tenant, rules=rules, now=NOW)
+    flags = {key: ExpressionWrapper(q, output_field=BooleanField())
+             for key, q in conditions.items()}
+    rows = list(rule_population(tenant).annotate(**flags).values("pk", *flags))
+    assert len(rows) == 3  # the deleted contact is not live
+    for key, rule in rules.items():
+        assert {row["pk"] for row in rows if row[key]} == both(tenant, rule), key
