@@ -160,8 +160,10 @@ def test_killed_workers_and_failing_provider_lose_nothing(transactional_db, tmp_
         chat_rates = [fake.max_rate(k) for k in fake.rate_keys() if k.startswith("chat:")]
 
     print(f"\n{MESSAGES} messages in {elapsed:.1f}s, {kills} kills, statuses {dict(statuses)}")
-    for text in errors:  # each worker's counts as it stopped
+    for text in errors:  # each worker's counts as it stopped, and any traceback
         print("\n".join(line for line in text.splitlines() if "outbox worker" in line))
+        if "Traceback" in text:
+            print(text[text.index("Traceback"):][:3000])
     assert kills >= 3, f"only {kills} kills in {elapsed:.0f}s"
     assert set(statuses) <= {"SENT", "FAILED", "DEAD"}, (statuses, errors)
     assert sum(statuses.values()) == MESSAGES
