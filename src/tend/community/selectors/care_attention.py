@@ -110,18 +110,30 @@ class Attention:
         if mentor is not None:
             qs = qs.filter(pk__in=MentorLink.objects.filter(
                 tenant=tenant, mentor=mentor, active=True).values("mentee_id"))
-        return qs.order_by("display_name", "id")
+        # Which clauses fired, in the select list of the same query (evaluated for the rows
+        # returned only), so a page and its reasons are one round trip.
+        # Only what a list shows (the name and what `str()` falls back to) is loaded.
+        return (qs.only("id", "tenant_id", "display_name", "primary_email", "primary_phone")
+                .annotate(**self._flags()).order_by("display_name", "id"))
+
+    def _flags(self) -> dict[str, ExpressionWrapper]:
+        return {f"fired_{key}": ExpressionWrapper(self.conditions[key],
+                                                  output_field=BooleanField())
+                for key in CLAUSE_KEYS}
 
     def reasons(self, contacts: list[Contact]) -> list[AttentionRow]:
-        """Which clauses fired for each of `contacts` (one query: a flag per clause in the
-        select list, evaluated for these rows only; a contact that is not live has none)."""
+        """Which clauses fired for each of `contacts`: read from the flags `people` selected
+        with them, else one query (a flag per clause in the select list, evaluated for these
+        rows only; a contact that is not live has none)."""
         labels = clause_labels(self.tenant)
-        fired: dict[Any, tuple[bool, ...]] = {}
-        if contacts:
-            flags = {f"fired_{key}": ExpressionWrapper(self.conditions[key],
-                                                       output_field=BooleanField())
-                     for key in CLAUSE_KEYS}
-            for pk, *values in (self.live.filter(pk__in=[c.pk for c in contacts])
+        names = [f"fired_{key}" for key in CLAUSE_KEYS]
+        fired: dict[Any, tuple[bool, ...]] = {
+            c.pk: tuple(bool(getattr(c, name)) for name in names) for c in contacts
+            if all(hasattr(c, name) for name in names)}
+        missing = [c.pk for c in contacts if c.pk not in fired]
+        if missing:
+            flags = self._flags()
+            for pk, *values in (self.live.filter(pk__in=missing)
                                 .annotate(**flags).values_list("pk", *flags).order_by()):
                 fired[pk] = tuple(bool(v) for v in values)
         rows = []
