@@ -100,6 +100,9 @@ def test_wizard_pages(tenant, owner, audience, django_capture_on_commit_callback
     response = web.post(f"{wizard}content/", {"EMAIL-on": "1", "EMAIL-consent": "1",
                                               "EMAIL-subject": "S", "EMAIL-body": "B"})
     assert response.status_code == 302
+    impossible = web.post(f"{wizard}schedule/", {"type": "ONE_TIME",
+                                                 "scheduled_at": "2030-02-30T10:00"})
+    assert impossible.status_code == 422
     response = web.post(f"{wizard}schedule/", {"type": "ONE_TIME", "conversion_days": "7"})
     assert response["Location"].endswith("/wizard/review/")
     review = web.get(f"{wizard}review/")
