@@ -221,6 +221,8 @@ def test_pages(tenant, owner, fake, django_capture_on_commit_callbacks):
     client = signed_in(owner)
     base = f"/o/{tenant.slug}/marketing/social/"
     assert client.get(base).status_code == 200
+    for year, month in (("1", "1"), ("9999", "12"), ("x", "2")):
+        assert client.get(base, {"year": year, "month": month}).status_code == 200
     connected = client.post(f"{base}accounts/", {"platform": "LINKEDIN",
                                                  "access_token": fake.tokens["LINKEDIN"],
                                                  "api_base": fake.url})

@@ -43,6 +43,8 @@ def social_calendar_page(request: HttpRequest, org_slug: str) -> HttpResponse:
         year = int(request.GET.get("year", today.year))
         month = int(request.GET.get("month", today.month))
         first = date(year, month, 1)
+        if not 2000 <= year <= 2100:  # the API's range; also keeps prev/next in range
+            raise ValueError(year)
     except ValueError:
         first = today.replace(day=1)
     previous = (first.replace(day=1) - date.resolution).replace(day=1)
