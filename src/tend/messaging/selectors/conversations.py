@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from tend.core.errors import NotFound, ValidationFailed
+from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant, User
+from tend.core.selectors.lookup import one_or_not_found
 from tend.messaging.choices import ChannelKind, ConversationStatus, MessageStatus
 from tend.messaging.models import Conversation, Message
 from tend.people.visibility import contact_scope_filter
@@ -150,10 +150,8 @@ def conversation_get(*, tenant: Tenant, conversation_id: Any, actor: Any = None
     scope = contact_scope_filter(tenant=tenant, actor=actor)
     if scope is not None:
         qs = qs.filter(scope)
-    try:
-        return qs.get(tenant=tenant, pk=conversation_id)
-    except (Conversation.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-        raise NotFound(_("There is no such conversation.")) from None
+    return one_or_not_found(qs.filter(tenant=tenant), conversation_id,
+                            _("There is no such conversation."))
 
 
 def conversation_messages(*, tenant: Tenant, conversation: Conversation) -> QuerySet[Message]:
@@ -172,10 +170,8 @@ def conversation_recent_messages(*, tenant: Tenant, conversation: Conversation,
 
 
 def message_get(*, tenant: Tenant, message_id: Any) -> Message:
-    try:
-        return Message.objects.select_related("conversation").get(tenant=tenant, pk=message_id)
-    except (Message.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-        raise NotFound(_("There is no such message.")) from None
+    return one_or_not_found(Message.objects.select_related("conversation").filter(tenant=tenant),
+                            message_id, _("There is no such message."))
 
 
 def contact_conversations(*, tenant: Tenant, contact_id: Any,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 from tend.messaging.choices import TemplateStatus
 from tend.messaging.models import Template
 
@@ -34,10 +33,8 @@ def template_list(*, tenant: Tenant, key: str = "", channel: str = "", language:
 
 
 def template_get(*, tenant: Tenant, template_id: Any) -> Template:
-    try:
-        return Template.objects.get(tenant=tenant, pk=template_id)
-    except (Template.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-        raise NotFound(_("There is no such template.")) from None
+    return one_or_not_found(Template.objects.filter(tenant=tenant), template_id,
+                            _("There is no such template."))
 
 
 def template_versions(*, tenant: Tenant, template: Template) -> list[Template]:
