@@ -323,3 +323,16 @@ def test_membership_payment_and_pause(api, browser, tenant, rows):
         membership.refresh_from_db()
     assert (membership.status, membership.payment_active) == ("ACTIVE", False)
     assert membership.last_payment_at.date().isoformat() == "2026-11-01"
+
+
+def test_the_pod_page_answers_bad_ids_and_hours_without_a_server_error(browser, tenant, rows):
+    url = f"/o/{tenant.slug}/community/pods/{rows['pod'].pk}/"
+    for action in ("membership", "leave"):
+        for bad_id in ("not-a-uuid", "", "00000000-0000-0000-0000-000000000000"):
+            answer = browser.post(url, {"action": action, "membership_id": bad_id,
+                                        "status": "ACTIVE"})
+            assert answer.status_code == 404, (action, bad_id)
+    base = {"action": "edit", "name": "Runners", "time": "07:00"}
+    for hours in ("inf", "-inf", "nan", "1e400"):
+        bad = browser.post(url, {**base, "target_utc_offset_min": hours})
+        assert bad.status_code == 422 and "Enter hours from UTC" in bad.content.decode(), hours

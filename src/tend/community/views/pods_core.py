@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from tend.community.models import (
     ExperienceLevel,
-    PodMembership,
     PodMembershipStatus,
     PodStatus,
 )
@@ -41,6 +40,7 @@ from tend.community.services.pods_core import (
 )
 from tend.community.views import pods_edit
 from tend.core.errors import NotFound, ValidationFailed
+from tend.core.selectors.lookup import one_or_not_found
 from tend.core.views.base import require_perm, tenant_and_actor
 from tend.marketing.chart import growth_chart
 from tend.people.selectors.contact_page import access_contact
@@ -87,7 +87,7 @@ def _hours(request: HttpRequest, name: str, errors: dict[str, list[str]]) -> int
             sign = -1 if hours.strip().startswith("-") else 1
             return sign * (abs(int(hours)) * 60 + int(minutes))
         return round(float(raw) * 60)
-    except ValueError:
+    except (ValueError, OverflowError):
         errors[name] = [str(_("Enter hours from UTC, like +3 or -4.5."))]
         return None
 
@@ -121,15 +121,17 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                     raise ValidationFailed(fields={"contact_id": ["?"]}) from None
                 pod_join(tenant=tenant, actor=actor, pod=pod, contact=contact)
             elif action == "membership":
-                member = pod_members(tenant=tenant, pod=pod).get(
-                    pk=request.POST.get("membership_id", ""))
+                member = one_or_not_found(pod_members(tenant=tenant, pod=pod),
+                                          request.POST.get("membership_id"),
+                                          _("No such membership."))
                 membership_update(tenant=tenant, actor=actor, membership=member, data={
                     "status": request.POST.get("status", ""),
                     "payment_active": request.POST.get("payment_active") == "on",
                     "last_payment_at": request.POST.get("last_payment_at", "")})
             elif action == "leave":
-                member = pod_members(tenant=tenant, pod=pod).get(
-                    pk=request.POST.get("membership_id", ""))
+                member = one_or_not_found(pod_members(tenant=tenant, pod=pod),
+                                          request.POST.get("membership_id"),
+                                          _("No such membership."))
                 pod_leave(tenant=tenant, actor=actor, membership=member)
             elif action == "edit":
                 pod_update(tenant=tenant, actor=actor, pod=pod, data=_pod_form(request))
@@ -152,8 +154,6 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                 pod_refresh_health(tenant=tenant, pod=pod)
             if notice is None:
                 return redirect("community:pod", org_slug=org_slug, pod_id=pod.pk)
-        except PodMembership.DoesNotExist:
-            raise NotFound() from None
         except (ValidationFailed, ValueError, UnicodeDecodeError) as exc:
             errors = getattr(exc, "fields", {}) or {"file": [str(exc)]}
         pod = pod_get(tenant=tenant, pod_id=pod_id)
