@@ -4,8 +4,9 @@
 
 `func(*, tenant, actor)` returns a `Q` on `Contact` the actor's contacts must satisfy, or
 None when it does not limit this actor. Every registered limit applies (they are ANDed).
-`contact_list` filters by it and `access_contact` / `contact_get` answer `NotFound` for
-contacts outside it when they are given the actor; the contact pages and the contact API do.
+`contact_list` filters by it (`visible_contacts`) and `access_contact` / `contact_get` answer
+`NotFound` for contacts outside it when they are given the actor; the contact pages and the
+contact API do.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 ContactScope = Callable[..., Q | None]
 _scopes: list[ContactScope] = []
@@ -40,6 +41,13 @@ def contact_scope_q(*, tenant: Any, actor: Any) -> Q | None:
         if q is not None:
             combined = q if combined is None else combined & q
     return combined
+
+
+def visible_contacts(qs: QuerySet[Any], *, tenant: Any, actor: Any) -> QuerySet[Any]:
+    """`qs` (contacts) limited to those the actor may see; `qs` itself when nothing limits
+    this actor."""
+    scope = contact_scope_q(tenant=tenant, actor=actor)
+    return qs if scope is None else qs.filter(scope)
 
 
 def contact_scope_filter(*, tenant: Any, actor: Any, field: str = "contact") -> Q | None:

@@ -16,7 +16,7 @@ from tend.core.models import Tenant
 from tend.core.selectors.customfields import custom_definitions
 from tend.people.choices import ContactStatus
 from tend.people.models import Contact, ContactTag, IdentityAlias
-from tend.people.visibility import contact_scope_q
+from tend.people.visibility import visible_contacts
 
 
 def access_contact(*, tenant: Tenant, contact_id: UUID | str | Any,
@@ -30,9 +30,7 @@ def access_contact(*, tenant: Tenant, contact_id: UUID | str | Any,
     rows): no company or owner, and only the columns the checks read. With `actor`, contacts
     outside the actor's visibility limits (`people.visibility`) are `NotFound` too."""
     qs = Contact.objects.all()
-    scope = contact_scope_q(tenant=tenant, actor=actor)
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = visible_contacts(qs, tenant=tenant, actor=actor)
     qs = qs.select_related("company", "owner") if related else qs.only(*_CHECKED)
     try:
         contact = qs.get(tenant=tenant, pk=contact_id)

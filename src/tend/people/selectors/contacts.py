@@ -47,7 +47,7 @@ from tend.people.choices import AliasType, ContactStatus, LifecycleStage
 from tend.people.identities import normalize_email, normalize_phone
 from tend.people.models import Company, Contact, ContactTag, IdentityAlias, SavedView
 from tend.people.search import FTS_TABLE
-from tend.people.visibility import contact_scope_q
+from tend.people.visibility import visible_contacts
 
 SEARCH_MAX = 200
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -324,9 +324,7 @@ def contact_list(*, tenant: Tenant, actor: Actor | None, search: str = "",
     condition, include_all = contact_filter_condition(tenant=tenant, actor=actor,
                                                       filters=filters or {})
     qs = Contact.objects.filter(tenant=tenant).filter(condition)
-    scope = contact_scope_q(tenant=tenant, actor=actor)
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = visible_contacts(qs, tenant=tenant, actor=actor)
     if not include_all:
         qs = qs.exclude(status__in=[ContactStatus.MERGED, ContactStatus.DELETED])
     search = (search or "").strip()
@@ -351,9 +349,7 @@ def contact_get(*, tenant: Tenant, contact_id: Any, include_deleted: bool = True
         qs = Contact.objects.filter(tenant=tenant, pk=UUID(str(contact_id)))
     except (ValueError, TypeError):
         raise NotFound(_("No such contact.")) from None
-    scope = contact_scope_q(tenant=tenant, actor=actor)
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = visible_contacts(qs, tenant=tenant, actor=actor)
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True)
     contact = (
