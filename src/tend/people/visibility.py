@@ -12,12 +12,13 @@ contact API do.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
 
 ContactScope = Callable[..., Q | None]
 _scopes: list[ContactScope] = []
+_QS = TypeVar("_QS", bound=QuerySet[Any])
 
 
 def register_contact_scope(func: ContactScope) -> None:
@@ -43,7 +44,7 @@ def contact_scope_q(*, tenant: Any, actor: Any) -> Q | None:
     return combined
 
 
-def visible_contacts(qs: QuerySet[Any], *, tenant: Any, actor: Any) -> QuerySet[Any]:
+def visible_contacts(qs: _QS, *, tenant: Any, actor: Any) -> _QS:
     """`qs` (contacts) limited to those the actor may see; `qs` itself when nothing limits
     this actor."""
     scope = contact_scope_q(tenant=tenant, actor=actor)
