@@ -123,7 +123,7 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
             elif action == "membership":
                 member = one_or_not_found(pod_members(tenant=tenant, pod=pod),
                                           request.POST.get("membership_id"),
-                                          _("No such membership."))
+                                          str(_("No such membership.")))
                 membership_update(tenant=tenant, actor=actor, membership=member, data={
                     "status": request.POST.get("status", ""),
                     "payment_active": request.POST.get("payment_active") == "on",
@@ -131,7 +131,7 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
             elif action == "leave":
                 member = one_or_not_found(pod_members(tenant=tenant, pod=pod),
                                           request.POST.get("membership_id"),
-                                          _("No such membership."))
+                                          str(_("No such membership.")))
                 pod_leave(tenant=tenant, actor=actor, membership=member)
             elif action == "edit":
                 pod_update(tenant=tenant, actor=actor, pod=pod, data=_pod_form(request))
