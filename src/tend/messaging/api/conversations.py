@@ -13,7 +13,7 @@ from pydantic import ConfigDict
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.core.errors import NotFound, ValidationFailed
-from tend.core.models import Membership, User
+from tend.core.models import User
 from tend.messaging.choices import ChannelKind, ConversationStatus
 from tend.messaging.selectors.conversations import (
     CONVERSATION_ORDERING,
@@ -27,6 +27,7 @@ from tend.messaging.selectors.conversations import (
 )
 from tend.messaging.selectors.templates import template_get
 from tend.messaging.services.conversations import (
+    assignee_from_id,
     conversation_assign,
     conversation_mark_read,
     conversation_reopen,
@@ -209,12 +210,7 @@ def conversations_reply(request: ApiRequest, conversation_id: UUID, payload: Rep
 def _member(request: ApiRequest, user_id: UUID | None) -> User | None:
     if user_id is None:
         return None
-    membership = (Membership.objects.filter(tenant=request.tenant, user_id=user_id)
-                  .select_related("user").first())
-    if membership is None:
-        raise ValidationFailed(fields={"assignee_id": [
-            _("Choose a member of this organization.")]})
-    return membership.user
+    return assignee_from_id(tenant=request.tenant, user_id=user_id, field="assignee_id")
 
 
 @router.post("/conversations/{conversation_id}/assign", response=ConversationOut)

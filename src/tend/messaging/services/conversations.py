@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -119,6 +120,19 @@ def _is_current_member(tenant: Tenant, user: User) -> bool:
     return user.is_active and Membership.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
         tenant=tenant, user=user, is_active=True).exists()
+
+
+def assignee_from_id(*, tenant: Tenant, user_id: Any, field: str = "assignee") -> User:
+    """The user `user_id` names if they are a member of `tenant`, else ValidationFailed on
+    `field` (also when `user_id` is not an id at all)."""
+    try:
+        membership = (Membership.objects.filter(tenant=tenant, user_id=user_id)
+                      .select_related("user").first())
+    except (ValueError, TypeError, DjangoValidationError):
+        membership = None
+    if membership is None:
+        raise ValidationFailed(fields={field: [_("Choose a member of this organization.")]})
+    return membership.user
 
 
 def conversation_assign(*, tenant: Tenant, actor: Actor, conversation: Conversation,

@@ -23,6 +23,7 @@ from tend.messaging.choices import ConversationStatus, MessageStatus
 from tend.messaging.models import ChannelAccount, Conversation, Message
 from tend.messaging.providers import ParsedMessage, Sender, StatusUpdate
 from tend.messaging.services.conversations import (
+    assignee_from_id,
     conversation_assign,
     conversation_reply,
     conversation_resolve,
@@ -139,6 +140,15 @@ def test_assign_refuses_non_members(scoped, web, amal, make_user):
     with pytest.raises(ValidationFailed):
         conversation_assign(tenant=scoped, actor=SYSTEM, conversation=conversation,
                             assignee=stranger)
+
+
+def test_assignee_from_id_names_only_members(scoped, agent, make_user):
+    stranger = make_user("stranger@example.com")
+    assert assignee_from_id(tenant=scoped, user_id=str(agent.pk)) == agent
+    for bad in (str(stranger.pk), "not-an-id", 12):
+        with pytest.raises(ValidationFailed) as refused:
+            assignee_from_id(tenant=scoped, user_id=bad, field="assignee_id")
+        assert list(refused.value.fields) == ["assignee_id"]
 
 
 def test_snooze_resolve_and_a_new_message_reopens(scoped, web, amal):

@@ -37,6 +37,7 @@ from tend.messaging.selectors.conversations import (
 )
 from tend.messaging.selectors.templates import template_get, templates_for_channel
 from tend.messaging.services.conversations import (
+    assignee_from_id,
     conversation_assign,
     conversation_mark_read,
     conversation_reopen,
@@ -216,16 +217,7 @@ def inbox_assign(request: HttpRequest, org_slug: str, conversation_id: UUID) -> 
     if value == "me":
         assignee = actor.acting_user
     elif value:
-        try:
-            user_id = UUID(value)
-        except ValueError:
-            user_id = None
-        membership = (Membership.objects.filter(tenant=tenant, user_id=user_id)
-                      .select_related("user").first() if user_id else None)
-        if membership is None:
-            raise ValidationFailed(fields={"assignee": [
-                _("Choose a member of this organization.")]})
-        assignee = membership.user
+        assignee = assignee_from_id(tenant=tenant, user_id=value)
     conversation_assign(tenant=tenant, actor=actor, conversation=conversation,
                         assignee=assignee)
     note = (_("Assigned to %(name)s.") % {"name": assignee.get_short_name()} if assignee
