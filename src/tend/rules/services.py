@@ -73,18 +73,14 @@ def _raise(problems: list[RuleProblem]) -> None:
 def rule_clean(*, tenant: Tenant, rule: Any) -> dict[str, Any]:
     """The normalized rule (canonical operator names, typed values, defaults filled in), or
     `ValidationFailed` with `fields={path: [messages]}`."""
-    normalized, problems, _fields, _ctx = _checked(tenant, rule)
-    if problems:
-        _raise(problems)
-    return normalized
+    return _valid(tenant, rule, None)[0]
 
 
 def _valid(tenant: Tenant, rule: Any, now: datetime | None
            ) -> tuple[dict[str, Any], dict[str, RuleField], RuleContext]:
-    normalized, problems, fields, ctx = _checked(tenant, rule, now)
-    if problems:
-        _raise(problems)
-    return normalized, fields, ctx
+    ctx = rule_context(tenant=tenant, now=now)
+    fields = fields_for(tenant)
+    return _clean_with(rule, fields, ctx, trusted=False), fields, ctx
 
 
 def rule_contacts(*, tenant: Tenant, rule: Any, now: datetime | None = None
@@ -93,7 +89,7 @@ def rule_contacts(*, tenant: Tenant, rule: Any, now: datetime | None = None
     as a subquery (`pk__in=rule_contacts(...).values("pk")`). Raises `ValidationFailed` for an
     invalid rule. `now` fixes the instant relative dates count from (default: now)."""
     normalized, fields, ctx = _valid(tenant, rule, now)
-    return population().queryset(tenant).filter(compile_group(normalized, fields, ctx))
+    return rule_population(tenant).filter(compile_group(normalized, fields, ctx))
 
 
 def rule_contacts_many(*, tenant: Tenant, rules: Mapping[K, Any], now: datetime | None = None,
@@ -103,7 +99,7 @@ def rule_contacts_many(*, tenant: Tenant, rules: Mapping[K, Any], now: datetime 
     rules): their structure, fields and operators are still checked, but not the values that
     checks look up in the database (tags, segments), which are already the ids those checks
     produced. Raises `ValidationFailed` for the first invalid rule."""
-    live = population().queryset(tenant)
+    live = rule_population(tenant)
     return {key: live.filter(condition) for key, condition in rule_conditions_many(
         tenant=tenant, rules=rules, now=now, trusted=trusted).items()}
 
