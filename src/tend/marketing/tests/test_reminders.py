@@ -241,6 +241,11 @@ def test_page(tenant, owner):
     base = f"/o/{tenant.slug}/marketing/reminders/"
     page = client.get(base)
     assert page.status_code == 200 and b"No contact for" in page.content
+    refused = client.post(f"{base}{reminder.pk}/snooze/", {"until": "2030-02-30T10:00"})
+    assert refused.status_code == 302
+    with tenant_scope(tenant):
+        reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.OPEN
     client.post(f"{base}{reminder.pk}/snooze/", {"for": "1d"})
     with tenant_scope(tenant):
         reminder.refresh_from_db()

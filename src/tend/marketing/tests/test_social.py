@@ -231,6 +231,12 @@ def test_pages(tenant, owner, fake, django_capture_on_commit_callbacks):
         from tend.marketing.models import SocialConnection
 
         conn = SocialConnection.objects.get()
+    for impossible in ("2030-02-30T10:00", "next tuesday"):
+        refused = client.post(f"{base}new/", {"content": "Not now",
+                                              "connection_ids": [str(conn.pk)],
+                                              "scheduled_at": impossible, "action": "schedule"})
+        assert refused.status_code == 422
+    assert fake.published("LINKEDIN") == []
     with django_capture_on_commit_callbacks(execute=True):
         made = client.post(f"{base}new/", {"content": "Hello members",
                                            "connection_ids": [str(conn.pk)],

@@ -27,7 +27,10 @@ def when(value: str | None, zone: Any = None) -> datetime | None:
     value = (value or "").strip()
     if not value:
         return None
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well formed but not a date, e.g. 2026-02-30
+        return None
     if parsed is not None and timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, zone)
     return parsed

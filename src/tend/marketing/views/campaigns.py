@@ -4,7 +4,6 @@ over time, clicks per link, runs) with pause, resume and cancel."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,8 +11,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,6 +27,7 @@ from tend.marketing.selectors.campaigns import (
 from tend.marketing.services import campaigns as svc
 from tend.marketing.services.campaigns_fanout import audience_count
 from tend.marketing.services.tracking import campaign_stats
+from tend.marketing.views.automation_base import when
 from tend.messaging.choices import ChannelKind, TemplateStatus
 from tend.messaging.models import Template
 
@@ -105,19 +103,6 @@ def _context_data(request: HttpRequest) -> dict[str, Any]:
             if request.POST.get(f"item-{name}", "").strip()}
 
 
-def _when(value: str) -> datetime | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:  # well formed but not a date, e.g. 2026-02-30
-        return None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
-
-
 def _schedule_data(request: HttpRequest) -> dict[str, Any]:
     post = request.POST
 
@@ -129,9 +114,9 @@ def _schedule_data(request: HttpRequest) -> dict[str, Any]:
 
     data: dict[str, Any] = {
         "type": post.get("type") or CampaignType.ONE_TIME,
-        "scheduled_at": _when(post.get("scheduled_at", "")),
+        "scheduled_at": when(post.get("scheduled_at", "")),
         "cron": post.get("cron", ""), "time_zone": post.get("time_zone", ""),
-        "end_at": _when(post.get("end_at", "")),
+        "end_at": when(post.get("end_at", "")),
         "send_local_time": bool(post.get("send_local_time")),
         "throttle_per_minute": number("throttle_per_minute"),
         "trigger_activity_type": post.get("trigger_activity_type", ""),

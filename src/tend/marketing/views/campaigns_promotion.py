@@ -19,7 +19,8 @@ from tend.core.views.base import require_perm
 from tend.marketing.models import Campaign, EventPromotion, Segment
 from tend.marketing.selectors.campaigns import promoted_item_get, promoted_item_list
 from tend.marketing.services import promotion as promo
-from tend.marketing.views.campaigns import _channels_data, _ids, _when
+from tend.marketing.views.automation_base import when
+from tend.marketing.views.campaigns import _channels_data, _ids
 from tend.messaging.choices import ChannelKind
 
 
@@ -62,7 +63,7 @@ def items_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     try:
         promo.promoted_item_create(tenant=tenant, actor=actor, data={
             "title": request.POST.get("title", ""),
-            "starts_at": _when(request.POST.get("starts_at", "")),
+            "starts_at": when(request.POST.get("starts_at", "")),
             "place": request.POST.get("place", ""), "url": request.POST.get("url", "")})
     except TendError as exc:
         messages.error(request, _problems(exc))
@@ -79,7 +80,7 @@ def items_update(request: HttpRequest, org_slug: str, item_id: UUID) -> HttpResp
     if request.POST.get("cancel"):
         data["is_cancelled"] = True
     if request.POST.get("starts_at"):
-        data["starts_at"] = _when(request.POST["starts_at"])
+        data["starts_at"] = when(request.POST["starts_at"])
     try:
         promo.promoted_item_update(tenant=tenant, actor=actor, item=item, data=data)
         messages.success(request, _("Saved; its promotion follows."))
@@ -103,7 +104,7 @@ def items_promote(request: HttpRequest, org_slug: str, item_id: UUID) -> HttpRes
                                item_id=str(item.pk), data={
                                    "segment_ids": _ids(request, "segment_ids"),
                                    "channels": _channels_data(request),
-                                   "announce_at": _when(request.POST.get("announce_at", "")),
+                                   "announce_at": when(request.POST.get("announce_at", "")),
                                    "reminder_days": days})
         messages.success(request, _("Promotion scheduled."))
     except TendError as exc:

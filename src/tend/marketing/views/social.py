@@ -63,10 +63,13 @@ def _post_data(request: HttpRequest) -> dict[str, Any]:
     media = [{"url": u.strip(), "type": t} for u, t in
              zip(post.getlist("media_url"), post.getlist("media_type"), strict=False)
              if u.strip()]
+    raw = post.get("scheduled_at", "").strip()
+    at = when(raw, _zone(tenant))
     return {"content": post.get("content", ""), "link": post.get("link", ""),
             "hashtags": post.get("hashtags", ""), "media": media,
             "connection_ids": post.getlist("connection_ids"),
-            "scheduled_at": when(post.get("scheduled_at"), _zone(tenant))}
+            # an unreadable time goes to the service as text: a field error, never "now"
+            "scheduled_at": raw if raw and at is None else at}
 
 
 def _composer(request: HttpRequest, post: Any = None, errors: dict[str, list[str]] | None = None,
