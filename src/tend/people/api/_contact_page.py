@@ -27,7 +27,7 @@ class UserRef(Schema):
 def contact_of(request: ApiRequest, contact_id: UUID) -> Contact:
     """The caller's organization's live contact `contact_id` the caller may see, else a 404."""
     return access_contact(tenant=request.tenant, contact_id=contact_id,
-                          actor=getattr(request, "actor", None))
+                          actor=request.actor)
 
 
 def contact_in_body(request: ApiRequest, contact_id: UUID | None,
@@ -37,7 +37,7 @@ def contact_in_body(request: ApiRequest, contact_id: UUID | None,
         return None
     try:
         return access_contact(tenant=request.tenant, contact_id=contact_id,
-                              actor=getattr(request, "actor", None))
+                              actor=request.actor)
     except NotFound:  # another organization's, a deleted or a merged contact
         raise ValidationFailed(fields={field: [_("Choose a contact of this organization.")]}) \
             from None

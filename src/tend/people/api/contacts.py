@@ -256,7 +256,7 @@ def _filters(filters: ContactFilter) -> dict[str, Any]:
 
 def _contact(request: ApiRequest, contact_id: UUID) -> Contact:
     return contact_get(tenant=request.tenant, contact_id=contact_id,
-                       actor=getattr(request, "actor", None))
+                       actor=request.actor)
 
 
 def _alias(contact: Contact, alias_id: UUID) -> IdentityAlias:
