@@ -38,12 +38,9 @@ class SourceForm(forms.Form):
     )
 
 
-_ctx = tenant_and_actor
-
-
 def _page(request: HttpRequest, *, form: SourceForm | None = None,
           status: int = 200) -> HttpResponse:
-    tenant, actor = _ctx(request)
+    tenant, actor = tenant_and_actor(request)
     log_status = request.GET.get("status") or ""
     if log_status not in IngestionStatus.values:
         log_status = ""
@@ -76,7 +73,7 @@ def ingestion_sources(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_POST
 @require_perm("activities.manage")
 def ingestion_source_add(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant, actor = _ctx(request)
+    tenant, actor = tenant_and_actor(request)
     form = SourceForm(request.POST)
     if form.is_valid():
         try:
@@ -93,14 +90,14 @@ def ingestion_source_add(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_perm("activities.manage")
 def ingestion_source_rotate(request: HttpRequest, org_slug: str,
                             source_id: UUID) -> HttpResponse:
-    tenant, actor = _ctx(request)
+    tenant, actor = tenant_and_actor(request)
     source = access_source(tenant=tenant, actor=actor, source_id=source_id)
     source, secret = source_rotate_secret(tenant=tenant, actor=actor, source=source)
     return _secret_page(request, source, secret, created=False)
 
 
 def _toggle(request: HttpRequest, source_id: UUID, *, active: bool) -> HttpResponse:
-    tenant, actor = _ctx(request)
+    tenant, actor = tenant_and_actor(request)
     source = access_source(tenant=tenant, actor=actor, source_id=source_id)
     if active:
         source_update(tenant=tenant, actor=actor, source=source, is_active=True)
