@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,18 +19,9 @@ from tend.community.models import (
     PracticeChange,
     UserTrait,
 )
-from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 from tend.people.models import Contact
-
-_MISSING = (ValueError, TypeError, DjangoValidationError)
-
-
-def _get(qs: QuerySet[Any], pk: Any, message: str) -> Any:
-    try:
-        return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, *_MISSING):
-        raise NotFound(message) from None
 
 
 def contact_traits(*, tenant: Tenant, contact: Contact) -> QuerySet[UserTrait]:
@@ -41,7 +31,7 @@ def contact_traits(*, tenant: Tenant, contact: Contact) -> QuerySet[UserTrait]:
 
 
 def trait_get(*, tenant: Tenant, trait_id: Any) -> UserTrait:
-    return _get(UserTrait.objects.filter(tenant=tenant), trait_id, _("No such trait."))
+    return one_or_not_found(UserTrait.objects.filter(tenant=tenant), trait_id, _("No such trait."))
 
 
 def mentor_links(*, tenant: Tenant, mentor: Contact | None = None,
@@ -66,8 +56,9 @@ def mentor_links(*, tenant: Tenant, mentor: Contact | None = None,
 
 
 def mentor_link_get(*, tenant: Tenant, link_id: Any) -> MentorLink:
-    return _get(MentorLink.objects.filter(tenant=tenant).select_related("mentor", "mentee"),
-                link_id, _("No such mentorship."))
+    return one_or_not_found(
+        MentorLink.objects.filter(tenant=tenant).select_related("mentor", "mentee"),
+        link_id, _("No such mentorship."))
 
 
 def contact_initiations(*, tenant: Tenant, contact: Contact) -> QuerySet[Initiation]:
@@ -94,7 +85,7 @@ def course_list(*, tenant: Tenant) -> QuerySet[Course]:
 
 
 def course_get(*, tenant: Tenant, course_id: Any) -> Course:
-    return _get(Course.objects.filter(tenant=tenant), course_id, _("No such course."))
+    return one_or_not_found(Course.objects.filter(tenant=tenant), course_id, _("No such course."))
 
 
 def course_lessons(*, tenant: Tenant, course: Course) -> QuerySet[CourseLesson]:
@@ -102,5 +93,6 @@ def course_lessons(*, tenant: Tenant, course: Course) -> QuerySet[CourseLesson]:
 
 
 def lesson_get(*, tenant: Tenant, lesson_id: Any) -> CourseLesson:
-    return _get(CourseLesson.objects.filter(tenant=tenant).select_related("course"),
-                lesson_id, _("No such lesson."))
+    return one_or_not_found(
+        CourseLesson.objects.filter(tenant=tenant).select_related("course"),
+        lesson_id, _("No such lesson."))

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tend.community.models import Unit, UnitMembership
-from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 
 
 def unit_get(*, tenant: Tenant, unit_id: Any) -> Unit:
     """`tenant`'s unit `unit_id`, else `NotFound` (also for malformed ids)."""
-    try:
-        return Unit.objects.select_related("parent").get(tenant=tenant, pk=unit_id)
-    except (Unit.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-        raise NotFound(_("No such unit.")) from None
+    return one_or_not_found(Unit.objects.filter(tenant=tenant).select_related("parent"),
+                            unit_id, _("No such unit."))
 
 
 def current_q(prefix: str = "") -> Q:
@@ -68,8 +65,6 @@ def unit_members(*, tenant: Tenant, unit: Unit, subtree: bool = False,
 
 
 def membership_get(*, tenant: Tenant, membership_id: Any) -> UnitMembership:
-    try:
-        return UnitMembership.objects.select_related("unit", "contact").get(
-            tenant=tenant, pk=membership_id)
-    except (UnitMembership.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-        raise NotFound(_("No such membership.")) from None
+    return one_or_not_found(
+        UnitMembership.objects.filter(tenant=tenant).select_related("unit", "contact"),
+        membership_id, _("No such membership."))

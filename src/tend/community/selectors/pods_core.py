@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from django.db.models import QuerySet
 
@@ -18,17 +17,12 @@ from tend.community.models import (
 )
 from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.selectors.lookup import one_or_not_found
 
 
 def _get(model: Any, tenant: Tenant, pk: Any, *related: str) -> Any:
-    try:
-        pk = UUID(str(pk))
-    except ValueError:
-        raise NotFound() from None
-    obj = model.objects.filter(tenant=tenant, pk=pk).select_related(*related).first()
-    if obj is None:
-        raise NotFound()
-    return obj
+    return one_or_not_found(model.objects.filter(tenant=tenant).select_related(*related), pk,
+                            str(NotFound.default_message))
 
 
 def pod_list(*, tenant: Tenant, status: str | None = None) -> QuerySet[Pod]:
