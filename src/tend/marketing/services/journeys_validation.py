@@ -57,7 +57,10 @@ def parse_duration(value: Any) -> timedelta | None:
 def parse_until(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
-    parsed = parse_datetime(value.strip())
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:  # well formed but not a date, e.g. 2030-02-30
+        return None
     if parsed is None:
         return None
     if timezone.is_naive(parsed):

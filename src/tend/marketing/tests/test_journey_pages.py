@@ -75,6 +75,10 @@ def test_step_form_shows_field_errors(web, tenant):
         "type": "WAIT", "duration": "soon", "next": "second"})
     assert response.status_code == 422
     assert "Write a duration such as “3 days” or “24 hours”." in response.content.decode()
+    impossible = web.post(f"{BASE}{journey.pk}/steps/wait/", {
+        "type": "WAIT", "until": "2030-02-30T09:00", "next": "second"})
+    assert impossible.status_code == 422
+    assert "Write the date and time as 2026-05-01T09:00." in impossible.content.decode()
 
 
 def test_enroll_by_hand_and_inspect(web, tenant, django_capture_on_commit_callbacks):
