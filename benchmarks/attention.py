@@ -45,12 +45,8 @@ PAGE = 100
 
 
 def _execute(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
-    from django.db import connection
-
-    sql = sql.replace("%", "%%").replace("%%s", "%s")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    # Modulo signs are doubled so the drivers do not read them as placeholders.
+    return benchdb.execute(sql.replace("%", "%%").replace("%%s", "%s"), list(params))
 
 
 def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
