@@ -220,17 +220,12 @@ def _false_on_blank(field_type: str, operator: str, value: Any, ctx: RuleContext
     values that are not empty."""
     if field_type not in (FieldType.STRING, FieldType.CHOICE, FieldType.CONSENT):
         return False
-    if field_type == FieldType.STRING:
-        if operator == op.EQ:
-            return fold(value, ctx.vendor) != ""
-        if operator == op.IN:
-            return all(fold(v, ctx.vendor) != "" for v in value)
+    if operator not in (op.EQ, op.IN):
         return False
-    if operator == op.EQ:
-        return value != ""
-    if operator == op.IN:
-        return all(v != "" for v in value)
-    return False
+    values = [value] if operator == op.EQ else value
+    if field_type == FieldType.STRING:
+        values = [fold(v, ctx.vendor) for v in values]
+    return all(v != "" for v in values)
 
 
 def exists_q(queryset: Any) -> Q:
