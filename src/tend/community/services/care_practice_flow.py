@@ -33,7 +33,7 @@ class PracticeFlow(Flow):
         choices = self._choices()
         answer = ctx.text.strip().lower()
         chosen = None
-        if answer.isdigit() and 1 <= int(answer) <= len(choices):
+        if answer.isdecimal() and 1 <= int(answer) <= len(choices):
             chosen = choices[int(answer) - 1]
         else:
             for value, label in choices:

@@ -183,3 +183,13 @@ def test_bad_form_input_is_a_422_with_the_field_message(client, world):
                            {"action": "member", "contact_id": "nope"})
     assert response.status_code == 422
     assert "Choose a contact of this organization." in response.content.decode()
+
+
+def test_number_fields_with_non_decimal_digits_are_field_errors(client):
+    """"²" counts as a digit to str.isdigit() but int() refuses it: a 422, not a 500."""
+    response = client.post("/o/acme/community/attention/settings/",
+                           {"days_since_contact": "²", "months_since_lesson": "3"})
+    assert response.status_code == 422
+    response = client.post("/o/acme/community/courses/",
+                           {"title": "Lessons", "min_interval_days": "²"})
+    assert response.status_code == 422

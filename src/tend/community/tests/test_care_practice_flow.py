@@ -33,6 +33,9 @@ def test_member_reports_practice(scoped, say):
     assert Conversation.objects.get(external_chat_id=str(CHAT)).state == "regularity"
     say("9")
     assert _replies()[-1] == "Please send a number from 1 to 5."
+    before = len(_replies())
+    say("²")  # a digit to str.isdigit(), not a number to int()
+    assert _replies()[before:] == ["Please send a number from 1 to 5."]
     say("4")
     assert _replies()[-1] == "Thank you! Your practice is recorded as: Daily."
     status = PracticeStatus.objects.get()

@@ -209,6 +209,9 @@ def test_the_meeting_page_keeps_notes_and_ratings(browser, tenant, rows):
     bad = browser.post(url, {"action": "attendance", f"m-{person.pk}": "yes",
                              f"rating-{person.pk}": "9"})
     assert bad.status_code == 422 and "Enter a rating from 1 to 5." in bad.content.decode()
+    bad = browser.post(url, {"action": "attendance", f"m-{person.pk}": "yes",
+                             f"rating-{person.pk}": "\u00b2"})
+    assert bad.status_code == 422 and "Enter a rating from 1 to 5." in bad.content.decode()
     with tenant_scope(tenant):
         assert not MeetingAttendance.objects.exists()
     assert browser.post(url, {"action": "attendance", f"m-{person.pk}": "yes",

@@ -54,7 +54,7 @@ def attention_settings_view(request: HttpRequest, org_slug: str) -> HttpResponse
         data: dict[str, Any] = {}
         for key in ("days_since_contact", "months_since_lesson"):
             raw = request.POST.get(key, "").strip()
-            data[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+            data[key] = int(raw) if raw.lstrip("-").isdecimal() else raw
         attention_settings_update(tenant=tenant, actor=actor, data=data)
         return redirect("community:care-attention", org_slug=org_slug)
 

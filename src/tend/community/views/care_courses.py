@@ -31,7 +31,7 @@ def courses(request: HttpRequest, org_slug: str) -> HttpResponse:
         raw = request.POST.get("min_interval_days", "0").strip() or "0"
         course = course_create(
             tenant=tenant, actor=actor, title=request.POST.get("title", ""),
-            min_interval_days=int(raw) if raw.isdigit() else -1,
+            min_interval_days=int(raw) if raw.isdecimal() else -1,
             status=request.POST.get("status", "DRAFT"))
         return redirect("community:care-course", org_slug=org_slug, course_id=course.pk)
 

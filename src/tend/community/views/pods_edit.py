@@ -230,7 +230,7 @@ def _attendance(request: HttpRequest, tenant: Tenant, actor: Actor, meeting: Any
         raw = (request.POST.get(f"rating-{member.contact_id}") or "").strip()
         rating = None
         if raw:
-            if raw.isdigit() and 1 <= int(raw) <= 5:
+            if raw.isdecimal() and 1 <= int(raw) <= 5:
                 rating = int(raw)
             else:
                 errors[f"rating-{member.contact_id}"] = [_("Enter a rating from 1 to 5.")]
