@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
-from tend.core.errors import ValidationFailed
+from tend.core.errors import NotFound, ValidationFailed
 from tend.messaging import rendering
 from tend.messaging.choices import ChannelKind, TemplateCategory, TemplateStatus
 from tend.messaging.selectors.templates import TEMPLATE_ORDERING, template_get, template_list
@@ -24,7 +24,7 @@ from tend.messaging.services.templates import (
     template_publish,
     template_update,
 )
-from tend.people.models import Contact
+from tend.people.selectors.contact_page import access_contact
 
 router = Router(tags=["Templates"])
 
@@ -176,9 +176,11 @@ def templates_preview(request: ApiRequest, template_id: UUID, payload: PreviewIn
     template = template_get(tenant=request.tenant, template_id=template_id)
     contact = None
     if payload.contact_id is not None:
-        contact = Contact.objects.filter(tenant=request.tenant, pk=payload.contact_id,
-                                         deleted_at__isnull=True).first()
-        if contact is None:
-            raise ValidationFailed(fields={"contact_id": [_("There is no such contact.")]})
+        try:
+            contact = access_contact(tenant=request.tenant, contact_id=payload.contact_id,
+                                     actor=actor)
+        except NotFound:
+            raise ValidationFailed(fields={"contact_id": [
+                _("There is no such contact.")]}) from None
     return template_preview(tenant=request.tenant, actor=actor, template=template,
                             contact=contact, extra=payload.variables)

@@ -254,3 +254,32 @@ def test_api_crud_publish_preview(tenant, owner):
     assert [t["version"] for t in listing["items"]] == [2, 1]
     variables = client.get("/api/v1/templates/variables").json()["variables"]
     assert "first_name" in variables["contact"] and variables["organization"] == ["name"]
+
+
+def test_preview_keeps_to_the_contacts_the_member_may_see(tenant, owner):
+    from django.db.models import Q
+
+    from tend.people.visibility import register_contact_scope, unregister_contact_scope
+
+    def hide_hidden(*, tenant, actor):
+        return ~Q(display_name__startswith="Hidden")
+
+    with tenant_scope(tenant):
+        template = _make(tenant, key="seen")
+        hidden = Contact.objects.create(tenant=tenant, first_name="Hidden",
+                                        display_name="Hidden Huda")
+    register_contact_scope(hide_hidden)
+    try:
+        page = signed_in(owner)
+        detail = page.get(_url("templates-detail", template_id=template.pk)).content.decode()
+        assert "Hidden Huda" not in detail
+        preview = page.get(_url("templates-preview", template_id=template.pk),
+                           {"contact": str(hidden.pk)}, HTTP_HX_REQUEST="true")
+        assert preview.status_code == 200 and "Hidden" not in preview.content.decode()
+        api = signed_in(owner, tenant)
+        refused = api.post(f"/api/v1/templates/{template.pk}/preview",
+                           {"contact_id": str(hidden.pk)}, content_type="application/json")
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "contact_id"
+    finally:
+        unregister_contact_scope(hide_hidden)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tend.core.actors import Actor
-from tend.core.errors import TendError
+from tend.core.errors import NotFound, TendError
 from tend.core.models import Tenant
 from tend.core.views.base import apply_errors, is_htmx, require_perm
 from tend.messaging import rendering
@@ -32,6 +32,8 @@ from tend.messaging.services.templates import (
     template_update,
 )
 from tend.people.models import Contact
+from tend.people.selectors.contact_page import access_contact
+from tend.people.visibility import visible_contacts
 
 MAX_ROWS = 300
 PREVIEW_CONTACTS = 100
@@ -124,7 +126,8 @@ def _detail(request: HttpRequest, template: Template, form: TemplateEditForm | N
     if form is None and editable:
         form = TemplateEditForm(initial={name: getattr(template, name) for name in (
             "name", "subject", "body", "category", "provider_template_name")})
-    contacts = list(Contact.objects.filter(tenant=tenant, deleted_at__isnull=True)
+    contacts = list(visible_contacts(Contact.objects.filter(tenant=tenant, deleted_at__isnull=True),
+                                     tenant=tenant, actor=actor)
                     .order_by("display_name", "id").only("id", "display_name", "language")
                     [:PREVIEW_CONTACTS])
     return render(request, "messaging/template_detail.html", {
@@ -189,9 +192,9 @@ def templates_preview(request: HttpRequest, org_slug: str, template_id: UUID) ->
     contact_id = request.GET.get("contact", "")
     if contact_id:
         try:
-            contact = Contact.objects.filter(tenant=tenant, pk=UUID(contact_id),
-                                             deleted_at__isnull=True).first()
-        except ValueError:
+            contact = access_contact(tenant=tenant, contact_id=contact_id,
+                                     actor=_actor(request))
+        except NotFound:
             contact = None
     preview: dict[str, Any] = template_preview(tenant=tenant, actor=_actor(request),
                                                template=template, contact=contact)
