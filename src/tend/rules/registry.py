@@ -190,23 +190,21 @@ def fields_version(tenant: Tenant) -> str:
     cannot make an older registry look current). Created on first read."""
     from tend.rules.models import FieldsVersion
 
-    for _attempt in range(2):
-        found = list(FieldsVersion.objects.filter(tenant_id=tenant.pk)
-                     .values_list("token", flat=True)[:1])
-        if found:
-            return str(found[0])
-        bump_fields_version(tenant.pk)
-    return ""
+    found = list(FieldsVersion.objects.filter(tenant_id=tenant.pk)
+                 .values_list("token", flat=True)[:1])
+    return str(found[0]) if found else bump_fields_version(tenant.pk)
 
 
-def bump_fields_version(tenant_id: Any) -> None:
+def bump_fields_version(tenant_id: Any) -> str:
     """Mark the organization's rule configuration changed (every process rebuilds its
-    registry at the next `fields_for`)."""
+    registry at the next `fields_for`); the new token."""
     from tend.rules.models import FieldsVersion
 
+    token = uuid.uuid4().hex
     FieldsVersion.objects.bulk_create(
-        [FieldsVersion(tenant_id=tenant_id, token=uuid.uuid4().hex)],
+        [FieldsVersion(tenant_id=tenant_id, token=token)],
         update_conflicts=True, unique_fields=["tenant"], update_fields=["token"])
+    return token
 
 
 def _configuration_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
