@@ -17,6 +17,7 @@ from tend.community.models import (
     MeetingAttendance,
     Pod,
     PodMeeting,
+    PodMembership,
 )
 from tend.community.services.commitments import commitment_create, goal_create
 from tend.community.services.pods_core import pod_create, pod_join
@@ -339,3 +340,27 @@ def test_the_pod_page_answers_bad_ids_and_hours_without_a_server_error(browser, 
     for hours in ("inf", "-inf", "nan", "1e400"):
         bad = browser.post(url, {**base, "target_utc_offset_min": hours})
         assert bad.status_code == 422 and "Enter hours from UTC" in bad.content.decode(), hours
+
+
+def test_the_pod_page_adds_only_people_the_staff_member_may_see(browser, tenant, rows):
+    from tend.people.visibility import register_contact_scope, unregister_contact_scope
+
+    hidden = make_contact(tenant, first_name="Hidden")
+    url = f"/o/{tenant.slug}/community/pods/{rows['pod'].pk}/"
+
+    def limit(*, tenant, actor):
+        from django.db.models import Q
+
+        return ~Q(pk=hidden.pk)
+
+    register_contact_scope(limit)
+    try:
+        bad = browser.post(url, {"action": "member", "contact_id": str(hidden.pk)})
+    finally:
+        unregister_contact_scope(limit)
+    assert bad.status_code == 422
+    assert "Choose a contact of this organization." in bad.content.decode()
+    with tenant_scope(tenant):
+        assert not PodMembership.objects.filter(contact=hidden).exists()
+    assert browser.post(url, {"action": "member", "contact_id": str(hidden.pk)}
+                        ).status_code == 302

@@ -116,9 +116,11 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
             if action == "member":
                 try:
                     contact = access_contact(tenant=tenant,
-                                             contact_id=request.POST.get("contact_id"))
+                                             contact_id=request.POST.get("contact_id"),
+                                             actor=actor)
                 except NotFound:
-                    raise ValidationFailed(fields={"contact_id": ["?"]}) from None
+                    raise ValidationFailed(fields={"contact_id": [
+                        str(_("Choose a contact of this organization."))]}) from None
                 pod_join(tenant=tenant, actor=actor, pod=pod, contact=contact)
             elif action == "membership":
                 member = one_or_not_found(pod_members(tenant=tenant, pod=pod),
