@@ -243,8 +243,8 @@ def channels_set_default(request: ApiRequest, account_id: UUID):
 @router.get("/contacts/{contact_id}/telegram-links", response=list[LinkOut])
 def telegram_links_list(request: ApiRequest, contact_id: UUID):
     """The newest Telegram links made for a contact. Needs `contacts.view`."""
-    require(request, "contacts.view")
-    contact = access_contact(tenant=request.tenant, contact_id=contact_id)
+    actor = require(request, "contacts.view")
+    contact = access_contact(tenant=request.tenant, contact_id=contact_id, actor=actor)
     return [_link_out(link) for link in
             telegram_links_for_contact(tenant=request.tenant, contact=contact, limit=20)]
 
@@ -255,7 +255,7 @@ def telegram_links_create(request: ApiRequest, contact_id: UUID, payload: LinkIn
     account of whoever opens it to this contact, as a verified identity. Needs
     `contacts.change`."""
     actor = require(request, "contacts.change")
-    contact = access_contact(tenant=request.tenant, contact_id=contact_id)
+    contact = access_contact(tenant=request.tenant, contact_id=contact_id, actor=actor)
     account = None
     if payload.account_id is not None:
         from tend.messaging.services.linking import telegram_link_account

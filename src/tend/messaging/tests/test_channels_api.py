@@ -140,3 +140,24 @@ def test_telegram_links_for_a_contact(api, fake_telegram, tenant):  # noqa: F811
     assert [item["id"] for item in listed] == [link["id"]]
     assert call(api, "post", f"/contacts/{contact.pk}/telegram-links",
                 {"expires_in_days": 365}).status_code == 422
+
+
+def test_telegram_links_keep_to_the_contacts_the_member_may_see(api, fake_telegram,  # noqa: F811
+                                                                 tenant):
+    from django.db.models import Q
+
+    from tend.people.visibility import register_contact_scope, unregister_contact_scope
+
+    def hide_hidden(*, tenant, actor):
+        return ~Q(first_name="Hidden")
+
+    with tenant_scope(tenant):
+        hidden = contact_create(tenant=tenant, actor=Actor.system(),
+                                data={"first_name": "Hidden"})
+    connect(api, fake_telegram)
+    register_contact_scope(hide_hidden)
+    try:
+        assert api.get(f"/api/v1/contacts/{hidden.pk}/telegram-links").status_code == 404
+        assert call(api, "post", f"/contacts/{hidden.pk}/telegram-links").status_code == 404
+    finally:
+        unregister_contact_scope(hide_hidden)

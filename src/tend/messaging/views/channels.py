@@ -224,7 +224,7 @@ def telegram_panel_context(*, tenant: Tenant, actor: Actor, contact: Contact
 @require_perm("contacts.change")
 def telegram_link_add(request: HttpRequest, org_slug: str, contact_id: UUID) -> HttpResponse:
     tenant, actor = _ctx(request)
-    contact = access_contact(tenant=tenant, contact_id=contact_id)
+    contact = access_contact(tenant=tenant, contact_id=contact_id, actor=actor)
     error = ""
     try:
         telegram_link_create(tenant=tenant, actor=actor, contact=contact)
