@@ -238,6 +238,12 @@ TEND_TASK_RESULTS_KEEP_DAYS = env_int("TEND_TASK_RESULTS_KEEP_DAYS", 14)
 # may make; 0 turns the limit off.
 TEND_INGEST_RATE_PER_MINUTE = env_int("TEND_INGEST_RATE_PER_MINUTE", 600)
 
+# --- outbound webhooks -----------------------------------------------------------------------
+# Webhook subscriptions and journey WEBHOOK steps may only call public addresses (no loopback,
+# private, link-local, multicast or reserved ones); set this where receivers live on the
+# install's own network. See docs/webhooks.md.
+TEND_WEBHOOKS_ALLOW_PRIVATE = env_bool("TEND_WEBHOOKS_ALLOW_PRIVATE", False)
+
 # --- social sign-in ---------------------------------------------------------------------------
 # The platform apps staff sign in through to connect a social account (OAuth 2.0 authorization
 # code with PKCE); a platform without a client id offers only the pasted token.

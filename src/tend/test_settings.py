@@ -18,3 +18,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = "ERROR"  # type: ignore[index]
 AXES_ENABLED = True
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# The suite's webhook receivers are fake servers on 127.0.0.1 (tests that prove the refusal
+# of private addresses switch this off).
+TEND_WEBHOOKS_ALLOW_PRIVATE = True

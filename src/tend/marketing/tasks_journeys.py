@@ -50,16 +50,26 @@ def journey_advance_task(tenant: Tenant, enrollment_ids: list[str]) -> int:
 def journey_webhook_task(tenant: Tenant, url: str, payload: dict[str, Any],
                          idempotency_key: str) -> int:
     """POST a WEBHOOK step's JSON, signed with the organization's id as HMAC key material and
-    the idempotency key in a header so the receiver can drop repeats. Returns the status."""
+    the idempotency key in a header so the receiver can drop repeats. Returns the status, 0
+    when no answer came or the address was refused (not public: `core.outbound`)."""
     import httpx
 
+    from tend.core.outbound import UnsafeURL, public_target
+
+    try:
+        target = public_target(url)
+    except UnsafeURL as exc:
+        logger.warning("journey webhook %s refused: %s", url, exc)
+        return 0
     body = json.dumps({"event": "journey.step", **payload}, separators=(",", ":")).encode()
     secret = f"{settings.SECRET_KEY}:{tenant.pk}".encode()
     signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
     try:
-        response = httpx.post(url, content=body, timeout=10.0, headers={
-            "Content-Type": "application/json", "Idempotency-Key": idempotency_key,
-            "X-Tend-Signature": f"sha256={signature}"})
+        with httpx.Client(timeout=10.0) as client:
+            response = client.post(target.url, content=body, headers={
+                "Content-Type": "application/json", "Idempotency-Key": idempotency_key,
+                "X-Tend-Signature": f"sha256={signature}", **target.headers},
+                extensions=target.extensions)
     except httpx.HTTPError as exc:
         logger.warning("journey webhook %s failed: %s", url, exc)
         return 0

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
+from tend.core.outbound import url_problem
 from tend.marketing.models_journeys import StepType
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -178,6 +179,8 @@ def _clean_config(tenant: Tenant, type_: str, config: dict[str, Any], errors: li
         url = str(config.get("url") or "").strip()
         if not re.match(r"^https?://[^\s/]+", url):
             errors.append(_("Give the address to call (http or https)."))
+        elif problem := url_problem(url):
+            errors.append(problem)
         return {"url": url[:500]}
     return {}
 

@@ -42,6 +42,7 @@ from tend.core.actors import Actor
 from tend.core.crypto import InvalidToken, decrypt, encrypt
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
+from tend.core.outbound import UnsafeURL, public_target, url_problem
 from tend.core.services.audit import audit_record
 from tend.core.services.changes import changed_values, save_changes
 from tend.core.services.guards import check_perm
@@ -140,13 +141,8 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
                                  collapse=True)
     if "url" in data or creating:
         url = str(data.get("url") or "").strip()
-        try:
-            parsed = httpx.URL(url)
-            ok = parsed.scheme in ("http", "https") and bool(parsed.host) and len(url) <= 500
-        except (httpx.InvalidURL, TypeError, ValueError):
-            ok = False
-        if not ok:
-            errors["url"] = [_("Enter an http or https URL.")]
+        if problem := url_problem(url):
+            errors["url"] = [problem]
         out["url"] = url
     if "event_types" in data or creating:
         types = data.get("event_types") or []
@@ -385,9 +381,14 @@ def _post(delivery: WebhookDelivery, secret: str) -> Attempt:
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "X-Tend-Event": delivery.event_type,
                "X-Tend-Delivery": str(delivery.event_id), **signed_request(secret, body)}
+    try:
+        target = public_target(delivery.subscription.url)
+    except UnsafeURL as exc:  # refused before any request is made
+        return Attempt(False, None, "", 0, str(exc)[:500])
     started = time.monotonic()
     try:
-        response = _http().post(delivery.subscription.url, content=body, headers=headers)
+        response = _http().post(target.url, content=body, headers={**headers, **target.headers},
+                                extensions=target.extensions)
     except httpx.HTTPError as exc:
         elapsed = int((time.monotonic() - started) * 1000)
         return Attempt(False, None, "", elapsed, f"{type(exc).__name__}: {exc}"[:500])
