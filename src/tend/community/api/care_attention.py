@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
@@ -17,7 +18,8 @@ from tend.community.services.care_attention import (
     attention_settings,
     attention_settings_update,
 )
-from tend.core.api.base import ApiRequest, PageParams, paginate, require
+from tend.core.api.base import ApiRequest, PageParams, decode_cursor, encode_cursor, require
+from tend.core.errors import ValidationFailed
 from tend.people.api._contact_page import contact_of
 
 router = Router(tags=["Attention"])
@@ -53,6 +55,18 @@ class SettingsPatch(Schema):
     months_since_lesson: int | None = None
 
 
+def _after_cursor(cursor: str) -> tuple[str, UUID]:
+    """The (name, id) a page's `next_cursor` holds; 422 for anything else."""
+    name, pk = decode_cursor(cursor, 2)
+    try:
+        if not isinstance(name, str) or not isinstance(pk, str) or "\x00" in name:
+            raise ValueError
+        return name, UUID(pk)
+    except ValueError:
+        raise ValidationFailed(_("The cursor is not valid."),
+                               fields={"cursor": [_("Not a cursor from this list.")]}) from None
+
+
 @router.get("/community/attention", response=AttentionPage)
 def attention(request: ApiRequest, page: Query[PageParams], filters: Query[AttentionQuery]
               ) -> Any:
@@ -61,12 +75,15 @@ def attention(request: ApiRequest, page: Query[PageParams], filters: Query[Atten
     actor = require(request, "care.view")
     unit = unit_get(tenant=request.tenant, unit_id=filters.unit_id) if filters.unit_id else None
     mentor = contact_of(request, filters.mentor_id) if filters.mentor_id else None
-    attention = Attention(request.tenant)
-    result = paginate(attention.people(unit=unit, mentor=mentor, actor=actor), page,
-                      ordering=("display_name", "id"))
-    rows = attention.reasons(list(result["items"]))
-    result["items"] = [{"contact_id": r.contact.pk, "name": str(r.contact),
-                        "clauses": r.clauses, "reasons": r.reasons} for r in rows]
+    after = _after_cursor(page.cursor) if page.cursor else None
+    rows = Attention(request.tenant).page(unit=unit, mentor=mentor, actor=actor, after=after,
+                                          limit=page.limit + 1)
+    more, rows = len(rows) > page.limit, rows[:page.limit]
+    last = rows[-1].contact if rows else None
+    result: dict[str, Any] = {
+        "items": [{"contact_id": r.contact.pk, "name": str(r.contact), "clauses": r.clauses,
+                   "reasons": r.reasons} for r in rows],
+        "next_cursor": encode_cursor([last.display_name, last.pk]) if more and last else None}
     result["rule"] = attention_rule(request.tenant)
     return result
 

@@ -11,17 +11,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from tend.community.models import MentorLink, Unit, UnitMembership
+from tend.community.selectors.care_attention_page import AttentionPerson
 from tend.community.services.care_attention import attention_settings
 from tend.core.models import Tenant
 from tend.people.models import Contact
 from tend.rules import rule_conditions_many, rule_population
+from tend.rules.services import rule_context
 
 CLAUSES = (
     ("contact", gettext_lazy("No mentor contact for more than %(days)d days")),
@@ -71,7 +82,7 @@ def _in_unit(tenant: Tenant, unit: Unit, now: datetime) -> Exists:
 
 @dataclass(frozen=True)
 class AttentionRow:
-    contact: Contact
+    contact: Contact | AttentionPerson
     reasons: list[str]
     clauses: list[str]
 
@@ -84,21 +95,30 @@ class Attention:
     def __init__(self, tenant: Tenant, now: datetime | None = None) -> None:
         self.tenant = tenant
         self.now = now or timezone.now()
-        clauses = attention_clauses(tenant)
+
+    @cached_property
+    def conditions(self) -> dict[str, Q]:
         # Each clause compiled once; the whole rule is their OR (as `attention_rule`).
-        self.conditions = rule_conditions_many(tenant=tenant, rules=clauses, now=self.now,
-                                               trusted=True)
+        return rule_conditions_many(tenant=self.tenant, rules=attention_clauses(self.tenant),
+                                    now=self.now, trusted=True)
+
+    @cached_property
+    def live(self) -> QuerySet[Contact]:
+        return rule_population(self.tenant)
+
+    @cached_property
+    def all(self) -> QuerySet[Contact]:
         whole = Q()
         for key in CLAUSE_KEYS:
             whole |= self.conditions[key]
-        self.live = rule_population(tenant)
-        self.all = self.live.filter(whole)
+        return self.live.filter(whole)
 
     def people(self, *, unit: Unit | None = None, mentor: Contact | None = None,
                actor: Any = None) -> QuerySet[Contact]:
         """The people needing attention (ordered by name), optionally only the members of
         `unit`'s subtree and/or the current mentees of `mentor`; given `actor`, only the
-        people the actor may see (unit-scoped staff). One query."""
+        people the actor may see (unit-scoped staff). One query (for a count, or a whole
+        list); a page is `page`."""
         from tend.people.visibility import contact_scope_q
 
         tenant, qs = self.tenant, self.all
@@ -115,6 +135,56 @@ class Attention:
         # Only what a list shows (the name and what `str()` falls back to) is loaded.
         return (qs.only("id", "tenant_id", "display_name", "primary_email", "primary_phone")
                 .annotate(**self._flags()).order_by("display_name", "id"))
+
+    def queryset(self, *, unit_id: Any = None, mentor_id: Any = None,
+                 after: tuple[str, Any] | None = None, scope: Q | None = None
+                 ) -> QuerySet[Contact]:
+        """The page's query by ids: the people needing attention in `unit_id`'s subtree (the
+        subtree a subquery on the unit's path, so no value is read first), mentees of
+        `mentor_id`, within `scope`, after the cursor `after` (name, id), by name, with
+        the clause flags. `page` keeps its compiled statement."""
+        tenant, qs = self.tenant, self.all
+        if scope is not None:
+            qs = qs.filter(scope)
+        if unit_id is not None:
+            top = Unit.objects.filter(tenant=tenant, pk=unit_id).values("path")[:1]
+            units = Unit.objects.filter(tenant=tenant, path__startswith=Subquery(top))
+            # "Current" on the organization's day (as the rule fields' unit test), so the
+            # statement stays the same all day long.
+            today = rule_context(tenant=tenant, now=self.now).today
+            qs = qs.filter(Exists(UnitMembership.objects.filter(
+                Q(until__isnull=True) | Q(until__gt=today),
+                tenant=tenant, unit_id__in=units.values("pk"), contact=OuterRef("pk"))))
+        if mentor_id is not None:
+            qs = qs.filter(pk__in=MentorLink.objects.filter(
+                tenant=tenant, mentor_id=mentor_id, active=True).values("mentee_id"))
+        if after is not None:
+            # As the API's keyset cursor: the leading bound on its own lets PostgreSQL start
+            # the index scan at the cursor.
+            name, pk = after
+            qs = qs.filter(Q(display_name__gte=name) & (
+                Q(display_name__gt=name) | Q(display_name=name, id__gt=pk)))
+        return qs.annotate(**self._flags()).order_by("display_name", "id")
+
+    def page(self, *, unit: Unit | None = None, mentor: Contact | None = None,
+             actor: Any = None, after: tuple[str, Any] | None = None, limit: int = 100
+             ) -> list[AttentionRow]:
+        """The first `limit` people needing attention after the cursor `after` (the last
+        row's name and id), with the clauses that fired; filters as `people`. One query
+        when the page's statement is kept (`care_attention_page`)."""
+        from tend.community.selectors.care_attention_page import PageArgs, attention_page_rows
+        from tend.people.visibility import contact_scope_q
+
+        scope = contact_scope_q(tenant=self.tenant, actor=actor)
+        args = PageArgs(unit_id=unit.pk if unit is not None else None,
+                        mentor_id=mentor.pk if mentor is not None else None,
+                        after=after, limit=limit)
+        labels = clause_labels(self.tenant)
+        rows = []
+        for person, held in attention_page_rows(self, args, scope):
+            chosen = [key for key, on in zip(CLAUSE_KEYS, held, strict=True) if on]
+            rows.append(AttentionRow(person, [labels[k] for k in chosen], chosen))
+        return rows
 
     def _flags(self) -> dict[str, ExpressionWrapper]:
         return {f"fired_{key}": ExpressionWrapper(self.conditions[key],

@@ -37,10 +37,12 @@ def attention(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.GET.get("mentor"):
         mentor = access_contact(tenant=tenant, contact_id=request.GET["mentor"], actor=actor)
     attention = Attention(tenant)
-    people = attention.people(unit=unit, mentor=mentor, actor=actor)
-    page = list(people[:PAGE])
+    rows = attention.page(unit=unit, mentor=mentor, actor=actor, limit=PAGE)
+    # A full page needs the total (a count of the whole list); a shorter one is the total.
+    total = (attention.people(unit=unit, mentor=mentor, actor=actor).count()
+             if len(rows) == PAGE else len(rows))
     return render(request, "community/care_attention.html", {
-        "rows": attention.reasons(page), "total": people.count(),
+        "rows": rows, "total": total,
         "unit": unit, "mentor": mentor, "units": list(unit_list(tenant=tenant)),
         "settings": attention_settings(tenant), "rule": attention_rule(tenant),
         "can_manage": actor.has_perm("care.manage")})
