@@ -21,7 +21,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -136,22 +135,22 @@ class Attention:
         return (qs.only("id", "tenant_id", "display_name", "primary_email", "primary_phone")
                 .annotate(**self._flags()).order_by("display_name", "id"))
 
-    def queryset(self, *, unit_id: Any = None, mentor_id: Any = None,
+    def queryset(self, *, unit_path: str | None = None, mentor_id: Any = None,
                  after: tuple[str, Any] | None = None, scope: Q | None = None
                  ) -> QuerySet[Contact]:
-        """The page's query by ids: the people needing attention in `unit_id`'s subtree (the
-        subtree a subquery on the unit's path, so no value is read first), mentees of
-        `mentor_id`, within `scope`, after the cursor `after` (name, id), by name, with
-        the clause flags. `page` keeps its compiled statement."""
+        """The page's query from values alone: the people needing attention in the subtree
+        of the unit at `unit_path` (the subtree's units a subquery on their path, so no
+        value is read first, and PostgreSQL estimates the subtree from the path's
+        statistics), mentees of `mentor_id`, within `scope`, after the cursor `after` (name,
+        id), by name, with the clause flags. `page` keeps its compiled statement."""
         tenant, qs = self.tenant, self.all
         if scope is not None:
             qs = qs.filter(scope)
-        if unit_id is not None:
-            top = Unit.objects.filter(tenant=tenant, pk=unit_id).values("path")[:1]
-            units = Unit.objects.filter(tenant=tenant, path__startswith=Subquery(top))
+        if unit_path is not None:
             # "Current" on the organization's day (as the rule fields' unit test), so the
             # statement stays the same all day long.
             today = rule_context(tenant=tenant, now=self.now).today
+            units = Unit.objects.filter(tenant=tenant, path__startswith=unit_path)
             qs = qs.filter(Exists(UnitMembership.objects.filter(
                 Q(until__isnull=True) | Q(until__gt=today),
                 tenant=tenant, unit_id__in=units.values("pk"), contact=OuterRef("pk"))))
@@ -164,7 +163,8 @@ class Attention:
             name, pk = after
             qs = qs.filter(Q(display_name__gte=name) & (
                 Q(display_name__gt=name) | Q(display_name=name, id__gt=pk)))
-        return qs.annotate(**self._flags()).order_by("display_name", "id")
+        return (qs.only("id", "tenant_id", "display_name", "primary_email", "primary_phone")
+                .annotate(**self._flags()).order_by("display_name", "id"))
 
     def page(self, *, unit: Unit | None = None, mentor: Contact | None = None,
              actor: Any = None, after: tuple[str, Any] | None = None, limit: int = 100
@@ -176,7 +176,7 @@ class Attention:
         from tend.people.visibility import contact_scope_q
 
         scope = contact_scope_q(tenant=self.tenant, actor=actor)
-        args = PageArgs(unit_id=unit.pk if unit is not None else None,
+        args = PageArgs(unit_path=unit.path if unit is not None else None,
                         mentor_id=mentor.pk if mentor is not None else None,
                         after=after, limit=limit)
         labels = clause_labels(self.tenant)

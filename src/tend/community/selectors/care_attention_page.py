@@ -19,8 +19,8 @@ first out), then run raw with fresh parameters:
   shows at the next request of every process without an extra round trip.
 
 The unit filter is folded into the statement (the subtree's units are a subquery on the
-unit's path), so a page is one query, plus the visibility limit's own small queries for
-unit-scoped staff.
+unit's path, a parameter), so a page is one query, plus the visibility limit's own small
+queries for unit-scoped staff.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class _Statement:
 class PageArgs:
     """The values a page is asked with (ids, and the cursor's name and id)."""
 
-    unit_id: Any = None
+    unit_path: str | None = None
     mentor_id: Any = None
     after: tuple[str, Any] | None = None
     limit: int = 100
@@ -118,7 +118,8 @@ def _compile(attention_at: Callable[[datetime], Attention], first: datetime, las
              ) -> _Statement | None:
     """The page's statement with its parameter slots, or None when a parameter moves within
     the day (the shape cannot be kept)."""
-    stand_in = {"unit": uuid.uuid4() if args.unit_id is not None else None,
+    stand_in = {"unit_path": f"{secrets.token_hex(16)}/" if args.unit_path is not None
+                else None,
                 "mentor": uuid.uuid4() if args.mentor_id is not None else None,
                 "after_name": "\x01" + secrets.token_hex(8) if args.after else None,
                 "after_id": uuid.uuid4() if args.after else None}
@@ -126,15 +127,15 @@ def _compile(attention_at: Callable[[datetime], Attention], first: datetime, las
     compiled = []
     for instant in (first, last):
         qs = attention_at(instant).queryset(
-            unit_id=stand_in["unit"], mentor_id=stand_in["mentor"], after=after, scope=scope)
+            unit_path=stand_in["unit_path"], mentor_id=stand_in["mentor"], after=after,
+            scope=scope)
         qs = qs.annotate(**{VERSION_COLUMN: Subquery(token_qs)}).values_list(
             *COLUMNS, *flag_names(), VERSION_COLUMN)
         compiled.append(qs[:args.limit].query.sql_with_params())
     (sql, one), (sql_last, two) = compiled
     if sql != sql_last or len(one) != len(two):
         return None
-    known = {_adapt_uuid(v) if k != "after_name" else v: k for k, v in stand_in.items()
-             if v is not None}
+    known = {_adapt(k, v): k for k, v in stand_in.items() if v is not None}
     slots: list[tuple[Any, ...]] = []
     at_first, at_last = _adapt_datetime(first), _adapt_datetime(last)
     for a, b in zip(one, two, strict=True):
@@ -147,6 +148,16 @@ def _compile(attention_at: Callable[[datetime], Attention], first: datetime, las
         else:
             return None
     return _Statement(token="", sql=sql, slots=tuple(slots))
+
+
+def _adapt(slot: str, value: Any) -> Any:
+    """A given value as the statement's parameter: ids as the database takes them, the
+    unit's path as the prefix pattern of `path LIKE`."""
+    if slot == "after_name":
+        return value
+    if slot == "unit_path":
+        return connection.ops.prep_for_like_query(value) + "%"
+    return _adapt_uuid(value)
 
 
 def _hashable(value: Any) -> bool:
@@ -164,7 +175,7 @@ def flag_names() -> list[str]:
 
 
 def _params(statement: _Statement, now: datetime, args: PageArgs) -> list[Any]:
-    given = {"unit": args.unit_id, "mentor": args.mentor_id,
+    given = {"unit_path": args.unit_path, "mentor": args.mentor_id,
              "after_name": args.after[0] if args.after else None,
              "after_id": args.after[1] if args.after else None}
     params = []
@@ -173,10 +184,8 @@ def _params(statement: _Statement, now: datetime, args: PageArgs) -> list[Any]:
             params.append(slot[1])
         elif slot[0] == "now":
             params.append(_adapt_datetime(now))
-        elif slot[0] == "after_name":
-            params.append(given["after_name"])
         else:
-            params.append(_adapt_uuid(given[slot[0]]))
+            params.append(_adapt(slot[0], given[slot[0]]))
     return params
 
 
@@ -209,7 +218,7 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None
     first, last, day = _day_bounds(attention)
     limits = tuple(sorted(attention_settings(tenant).items()))
     key = (connection.alias, connection.vendor, str(tenant.pk), get_language() or "", day,
-           limits, _scope_key(scope), args.unit_id is not None, args.mentor_id is not None,
+           limits, _scope_key(scope), args.unit_path is not None, args.mentor_id is not None,
            args.after is not None, args.limit)
     held = _kept.get(key)
     if held is not None:
@@ -226,7 +235,7 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None
 
     statement = _compile(lambda at: Attention(tenant, at), first, last, args, scope, token_qs)
     if statement is None:
-        qs = attention.queryset(unit_id=args.unit_id, mentor_id=args.mentor_id,
+        qs = attention.queryset(unit_path=args.unit_path, mentor_id=args.mentor_id,
                                 after=args.after, scope=scope)
         return _people([(*row, token) for row in qs.values_list(*COLUMNS, *flag_names())
                         [:args.limit]])
