@@ -43,6 +43,7 @@ from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.guards import check_perm
+from tend.core.zones import zone_named
 from tend.people.models import Contact
 
 MAX_OFFSET_MIN = 180
@@ -351,7 +352,7 @@ def intro_card(*, tenant: Tenant, pod: Pod) -> str:
 
     from tend.community.services.pods_core import next_meeting_at
 
-    when = timezone.localtime(next_meeting_at(pod), ZoneInfo(pod.time_zone))
+    when = timezone.localtime(next_meeting_at(pod), zone_named(pod.time_zone))
     lines = [_("Welcome to %(pod)s! Your pod meets %(when)s.") % {
         "pod": pod.name, "when": f"{date_format(when, 'l H:i')} ({pod.time_zone})"}]
     rows = (PodMembership.objects.filter(tenant=tenant, pod=pod,

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Count
 from django.utils import timezone, translation
@@ -33,17 +32,11 @@ from tend.community.models import (
 from tend.core.actors import Actor
 from tend.core.models import Tenant
 from tend.core.tenancy import system_scope, tenant_scope
+from tend.core.zones import tenant_zone, zone_named
 from tend.people.models import Contact
 
 DAILY_HOUR = 18  # the daily commitment check-in goes out from 18:00, organization time
 WEEKLY_DAY = 7  # the weekly check-in goes out on Sundays (ISO weekday), from DAILY_HOUR
-
-
-def zone_of(tenant: Tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(tenant.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def pods_tick(due_at: datetime) -> int:
@@ -118,7 +111,7 @@ def pods_tick_tenant(*, tenant: Tenant, now: datetime | None = None) -> int:
             sent += _send(tenant, contact, f"pod-attend:{meeting.pk}:{contact.pk}",
                           partial(_attend_body, meeting.pod),
                           partial(_attend_subject, meeting.pod))
-    local = now.astimezone(zone_of(tenant))
+    local = now.astimezone(tenant_zone(tenant))
     today = local_today(tenant, now)
     evening = local.hour >= DAILY_HOUR
     open_ = (Commitment.objects.filter(tenant=tenant, status=CommitmentStatus.ACTIVE)
@@ -138,7 +131,7 @@ def pods_tick_tenant(*, tenant: Tenant, now: datetime | None = None) -> int:
 
 
 def _remind_body(pod: Pod, meeting: PodMeeting) -> str:
-    when = timezone.localtime(meeting.scheduled_at, zone_of_pod(pod))
+    when = timezone.localtime(meeting.scheduled_at, zone_named(pod.time_zone))
     return _("Reminder: %(pod)s meets %(when)s. %(link)s") % {
         "pod": pod.name, "link": pod.meeting_link,
         "when": f"{date_format(when, 'l H:i')} ({pod.time_zone})"}
@@ -173,13 +166,6 @@ def _weekly_body(kept: int, streak: int) -> str:
 
 def _weekly_subject() -> str:
     return _("Your week")
-
-
-def zone_of_pod(pod: Pod) -> ZoneInfo:
-    try:
-        return ZoneInfo(pod.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _weekly(tenant: Tenant, by_pod: dict[Any, list[Contact]], today: date) -> int:

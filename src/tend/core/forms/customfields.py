@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from tend.core.models import CustomFieldDefinition, FieldType, Tenant
+from tend.core.zones import tenant_zone
 
 PREFIX = "custom."
 
@@ -104,13 +104,6 @@ def custom_form_field(definition: CustomFieldDefinition, *, language: str | None
     return forms.CharField(**common)
 
 
-def _zone(tenant: Tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(tenant.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def custom_initial(definition: CustomFieldDefinition, value: Any, *, tenant: Tenant) -> Any:
     """A stored value as its form field's initial value."""
     if value is None:
@@ -123,7 +116,7 @@ def custom_initial(definition: CustomFieldDefinition, value: Any, *, tenant: Ten
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-        return moment.astimezone(_zone(tenant)).strftime("%Y-%m-%dT%H:%M")
+        return moment.astimezone(tenant_zone(tenant)).strftime("%Y-%m-%dT%H:%M")
     return value
 
 

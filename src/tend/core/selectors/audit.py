@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from tend.core.errors import NotFound, ValidationFailed
 from tend.core.models import ActorType, AuditLog, Tenant
+from tend.core.zones import tenant_zone
 
 ACTOR_SYSTEM = "system"
 
@@ -45,13 +46,6 @@ class AuditFilters:
         return {k: v for k, v in params.items() if v}
 
 
-def _zone(tenant: Tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(tenant.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 
@@ -75,7 +69,7 @@ def audit_entries(*, tenant: Tenant, filters: AuditFilters | None = None) -> Que
         qs = qs.filter(entity_id=filters.entity_id)
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
         raise ValidationFailed(fields={"date_to": [_("The end is before the start.")]})
-    zone = _zone(tenant)
+    zone = tenant_zone(tenant)
     if filters.date_from:
         qs = qs.filter(created_at__gte=_start_of(filters.date_from, zone))
     if filters.date_to:

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from django.conf import settings
@@ -47,6 +46,7 @@ from tend.core.models import CustomFieldDefinition, FieldType, Tenant
 from tend.core.selectors.customfields import custom_definitions
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.zones import tenant_zone
 
 TEXT_MAX_LENGTH = 1000
 URL_MAX_LENGTH = 2000
@@ -394,13 +394,6 @@ def _is_empty(value: Any) -> bool:
     )
 
 
-def _tenant_zone(tenant: Tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(tenant.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise _Invalid(_("Enter text."))
@@ -475,7 +468,7 @@ def _datetime(value: Any, tenant: Tenant) -> str:
         raise _Invalid(_("Enter a date and time as YYYY-MM-DDTHH:MM, optionally with seconds "
                          "and a UTC offset."))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_tenant_zone(tenant))
+        moment = moment.replace(tzinfo=tenant_zone(tenant))
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

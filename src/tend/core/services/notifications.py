@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tend.core.models import Notification, Tenant, User
+from tend.core.origins import public_origin
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ def _wants_email(user: User) -> bool:
 
 def _send_email(notification_id: Any, tenant: Tenant, user: User, subject: str, body: str,
                 url: str) -> None:
-    base = getattr(settings, "TEND_PUBLIC_URL", "") or ""
     text = body
     if url:
-        text = f"{body}\n\n{base.rstrip('/')}{url}" if body else f"{base.rstrip('/')}{url}"
+        link = public_origin() + url
+        text = f"{body}\n\n{link}" if body else link
     try:
         send_mail(f"[{tenant.name}] {subject}", text, None, [user.email])
     except Exception:  # a broken mail server must not break the work that notified

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -24,6 +23,7 @@ from tend.core.selectors.apikeys import access_apikey, apikey_list, apikey_statu
 from tend.core.selectors.roles import permission_matrix
 from tend.core.services.apikeys import apikey_create, apikey_revoke
 from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.zones import tenant_zone
 
 
 class ApiKeyForm(forms.Form):
@@ -46,11 +46,7 @@ class ApiKeyForm(forms.Form):
         day = self.cleaned_data.get("expires_on")
         if day is None:
             return None
-        try:
-            zone = ZoneInfo(tenant.time_zone)
-        except (KeyError, ValueError):
-            zone = ZoneInfo("UTC")
-        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tenant_zone(tenant))
 
 
 def _actor(request: HttpRequest) -> Actor:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -38,6 +37,7 @@ from tend.core.services.members import (
     member_set_expiry,
 )
 from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.zones import tenant_zone, zone_named
 
 
 class InviteForm(forms.Form):
@@ -89,7 +89,7 @@ def _row(request: HttpRequest, membership: Membership, error: str = "") -> Membe
         status = "active"
     expires_local = ""
     if membership.expires_at is not None:
-        local = membership.expires_at.astimezone(ZoneInfo(tenant.time_zone))
+        local = membership.expires_at.astimezone(tenant_zone(tenant))
         expires_local = local.strftime("%Y-%m-%dT%H:%M")
     return MemberRow(
         membership=membership,
@@ -192,7 +192,7 @@ def _parse_expiry(value: str, time_zone: str) -> datetime | None:
         raise ValidationFailed(fields={"expires_at": [_("Enter a date and time.")]}) from None
     if naive.tzinfo is not None:
         return naive
-    return naive.replace(tzinfo=ZoneInfo(time_zone))
+    return naive.replace(tzinfo=zone_named(time_zone))
 
 
 @require_POST

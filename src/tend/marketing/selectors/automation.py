@@ -7,7 +7,6 @@ import calendar
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from tend.core.actors import Actor
 from tend.core.errors import NotFound, PermissionDenied
 from tend.core.models import Tenant
+from tend.core.zones import zone_named
 from tend.marketing.models import (
     Reminder,
     ReminderRule,
@@ -131,7 +131,7 @@ def social_calendar(*, tenant: Tenant, year: int, month: int, zone: str = "UTC"
                     ) -> list[list[dict[str, Any]]]:
     """The month as weeks (Monday first) of days `{"date", "in_month", "posts"}`, each post
     on its local day of publication (or of its schedule)."""
-    tz = ZoneInfo(zone or "UTC")
+    tz = zone_named(zone)
     first = date(year, month, 1)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
     start = datetime.combine(weeks[0][0], time(0), tzinfo=tz)

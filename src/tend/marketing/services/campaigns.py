@@ -30,6 +30,7 @@ from tend.core.errors import Conflict, ValidationFailed
 from tend.core.models import Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.zones import zone_named
 from tend.marketing.models import (
     Campaign,
     CampaignKind,
@@ -385,7 +386,7 @@ def send_time(campaign: Campaign, *, after: datetime) -> datetime | None:
             return None
         return campaign.scheduled_at or after
     if campaign.type == CampaignType.RECURRING and campaign.cron:
-        zone = ZoneInfo(campaign.time_zone or campaign.tenant.time_zone or "UTC")
+        zone = zone_named(campaign.time_zone or campaign.tenant.time_zone)
         start = max(after, campaign.scheduled_at) if campaign.scheduled_at else after
         following = croniter(campaign.cron, start.astimezone(zone)).get_next(datetime)
         if campaign.end_at and following > campaign.end_at:
@@ -492,8 +493,8 @@ TRACK_PATH = "/t/"
 def track_base(campaign: Campaign) -> str:
     """The start of the campaign's tracking URLs, its signed token included; "" (no tracking)
     when this installation's public origin (`TEND_PUBLIC_URL`) is not known."""
+    from tend.core.origins import public_origin
     from tend.marketing.services.tracking import tracking_token
-    from tend.messaging.services.unsubscribe import public_origin
 
     origin = public_origin()
     if not origin:  # a relative link in a message leads nowhere: leave the links alone

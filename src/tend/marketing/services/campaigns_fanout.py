@@ -30,6 +30,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from tend.core.models import Tenant
+from tend.core.zones import zone_named
 from tend.marketing.models import Campaign, SegmentMembership
 from tend.messaging import rendering
 from tend.messaging.choices import (
@@ -302,7 +303,7 @@ def _due_sql(*, campaign: Campaign, audience: QuerySet[Contact], at: datetime,
     ops = connection.ops
     out = Sql()
     if campaign.send_local_time:
-        zone = _zone(campaign.time_zone) or ZoneInfo("UTC")
+        zone = zone_named(campaign.time_zone)
         instants = _local_instants(audience, at, zone, now)
         if instants:
             out.text = "CASE t.time_zone"

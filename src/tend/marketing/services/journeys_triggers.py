@@ -14,13 +14,13 @@ import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q
 from django.utils import timezone
 
 from tend.core.actors import Actor
 from tend.core.models import Tenant
+from tend.core.zones import zone_named
 from tend.marketing.models_journeys import Journey, JourneyStatus, TriggerType
 
 logger = logging.getLogger(__name__)
@@ -115,18 +115,11 @@ def on_segment_membership_changed(sender: Any, tenant: Any, segment_id: Any,
             logger.exception("journey trigger on segment %s failed", segment_id)
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def date_matches(journey: Journey, now: datetime) -> tuple[Q, str] | None:
     """The contacts whose date comes round for a DATE journey, as a filter, and the entry key
     suffix (the date), or None before the journey's time of day."""
     config = journey.trigger_config
-    local = now.astimezone(_zone(journey.time_zone))
+    local = now.astimezone(zone_named(journey.time_zone))
     hour, minute = (int(part) for part in str(config.get("at") or "09:00").split(":"))
     if (local.hour, local.minute) < (hour, minute):
         return None

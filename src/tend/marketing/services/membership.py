@@ -24,6 +24,7 @@ from tend.core.errors import ValidationFailed
 from tend.core.models import Job, Tenant
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_perm
+from tend.core.zones import tenant_zone
 from tend.marketing.choices import MembershipSource, RefreshTrigger, SegmentType
 from tend.marketing.models import Segment, SegmentCount, SegmentMembership, SegmentRefresh
 from tend.marketing.signals import segment_membership_changed
@@ -110,21 +111,12 @@ def _live_contacts(tenant: Tenant) -> QuerySet[Contact]:
 
 def _count_today(tenant: Tenant, segment: Segment) -> None:
     """Keep today's point of the growth chart at the segment's current count."""
-    today = timezone.localdate(timezone=_zone(tenant))
+    today = timezone.localdate(timezone=tenant_zone(tenant))
     updated = SegmentCount.objects.filter(tenant=tenant, segment=segment, day=today).update(
         member_count=segment.member_count, updated_at=timezone.now())
     if not updated:
         SegmentCount.objects.create(tenant=tenant, segment=segment, day=today,
                                     member_count=segment.member_count)
-
-
-def _zone(tenant: Tenant) -> Any:
-    from zoneinfo import ZoneInfo
-
-    try:
-        return ZoneInfo(tenant.time_zone or "UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
 
 
 def _change_count(segment: Segment, delta: int) -> None:
@@ -453,7 +445,7 @@ class _Batch:
         self.refreshes: list[SegmentRefresh] = []
         self.pending: list[tuple[Segment, Segment, SegmentRefresh]] = []
         self.moves: list[tuple[Segment, list[UUID], list[UUID]]] = []
-        self.zone = _zone(tenant)
+        self.zone = tenant_zone(tenant)
 
     def refresh(self, segment: Segment, current: Segment, target: QuerySet[Any]) -> None:
         from tend.marketing.services.segments import next_refresh
@@ -543,7 +535,7 @@ def _counts_today(tenant: Tenant, segments: Sequence[Segment]) -> None:
     """Today's point of the growth chart at each segment's current count (one upsert)."""
     if not segments:
         return
-    today = timezone.localdate(timezone=_zone(tenant))
+    today = timezone.localdate(timezone=tenant_zone(tenant))
     now = timezone.now()
     SegmentCount.objects.bulk_create(
         [SegmentCount(tenant=tenant, segment=s, day=today, member_count=s.member_count,

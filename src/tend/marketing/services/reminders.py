@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -42,6 +41,7 @@ from tend.core.services.audit import audit_record
 from tend.core.services.changes import changed_values, save_changes
 from tend.core.services.guards import check_perm
 from tend.core.text import clean_text
+from tend.core.zones import tenant_zone, zone_named
 from tend.marketing.models import Reminder, ReminderDigest, ReminderRule, ReminderStatus
 from tend.people.models import Contact, Interaction
 
@@ -119,17 +119,6 @@ def recipient_resolvers() -> list[RecipientResolver]:
 # --- the shipped types and resolver -----------------------------------------------------------
 
 
-def _tenant_zone(tenant: Tenant) -> ZoneInfo:
-    return _zone(tenant.time_zone)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def contact_overdue_candidates(tenant: Tenant, contacts: QuerySet[Contact],
                                params: dict[str, Any], now: datetime) -> Iterable[Candidate]:
     """Contacts not contacted for more than `days` (never contacted: counted from when they
@@ -152,7 +141,7 @@ def follow_up_due_candidates(tenant: Tenant, contacts: QuerySet[Contact],
                              params: dict[str, Any], now: datetime) -> Iterable[Candidate]:
     """Interactions whose follow-up date has come (in the organization's time zone, up to
     `lookback_days` back) with no contact logged after them."""
-    zone = _tenant_zone(tenant)
+    zone = tenant_zone(tenant)
     today = now.astimezone(zone).date()
     since = today - timedelta(days=int(params.get("lookback_days", 90)))
     rows = (Interaction.objects.filter(tenant=tenant, follow_up_on__lte=today,
@@ -527,7 +516,7 @@ def reminder_digest_send(*, tenant: Tenant, user: User, now: datetime | None = N
     from tend.core.services.notifications import notification_create
 
     now = now or timezone.now()
-    local = now.astimezone(_zone(user.time_zone))
+    local = now.astimezone(zone_named(user.time_zone))
     if not force and local.hour < digest_hour(tenant):
         return None
     day = local.date()

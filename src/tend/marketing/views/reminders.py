@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from tend.core.errors import TendError
 from tend.core.views.base import require_perm
+from tend.core.zones import tenant_zone
 from tend.marketing.models import ReminderStatus
 from tend.marketing.selectors.automation import (
     reminder_get,
@@ -80,7 +80,7 @@ def reminders_act(request: HttpRequest, org_slug: str, reminder_id: UUID,
         elif action == "snooze":
             delta = dict(SNOOZES).get(request.POST.get("for", ""))
             until = (timezone.now() + delta if delta else
-                     when(request.POST.get("until"), ZoneInfo(tenant.time_zone or "UTC")))
+                     when(request.POST.get("until"), tenant_zone(tenant)))
             svc.reminder_snooze(tenant=tenant, actor=actor, reminder=reminder,
                                 until=until)  # type: ignore[arg-type]
             messages.success(request, _("Snoozed."))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tend.core.errors import TendError
+from tend.core.origins import public_origin
 from tend.core.views.base import require_perm
+from tend.core.zones import tenant_zone
 from tend.marketing.models import SocialPlatform, SocialPostStatus
 from tend.marketing.selectors.automation import (
     social_calendar,
@@ -31,14 +32,10 @@ from tend.marketing.social.oauth import oauth_platforms
 from tend.marketing.views.automation_base import ctx, error_list, url, when
 
 
-def _zone(tenant: Any) -> ZoneInfo:
-    return ZoneInfo(tenant.time_zone or "UTC")
-
-
 @require_perm("social.view")
 def social_calendar_page(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = ctx(request)
-    today = timezone.now().astimezone(_zone(tenant)).date()
+    today = timezone.now().astimezone(tenant_zone(tenant)).date()
     try:
         year = int(request.GET.get("year", today.year))
         month = int(request.GET.get("month", today.month))
@@ -64,7 +61,7 @@ def _post_data(request: HttpRequest) -> dict[str, Any]:
              zip(post.getlist("media_url"), post.getlist("media_type"), strict=False)
              if u.strip()]
     raw = post.get("scheduled_at", "").strip()
-    at = when(raw, _zone(tenant))
+    at = when(raw, tenant_zone(tenant))
     return {"content": post.get("content", ""), "link": post.get("link", ""),
             "hashtags": post.get("hashtags", ""), "media": media,
             "connection_ids": post.getlist("connection_ids"),
@@ -79,7 +76,7 @@ def _composer(request: HttpRequest, post: Any = None, errors: dict[str, list[str
               else set())
     if errors:
         chosen = set(request.POST.getlist("connection_ids"))
-    local = (post.scheduled_at.astimezone(_zone(tenant)).strftime("%Y-%m-%dT%H:%M")
+    local = (post.scheduled_at.astimezone(tenant_zone(tenant)).strftime("%Y-%m-%dT%H:%M")
              if post is not None and post.scheduled_at else request.GET.get("at", ""))
     return render(request, "marketing/social_compose.html", {
         "post": post, "errors": errors or {}, "form": request.POST if errors else {},
@@ -207,10 +204,8 @@ def social_connection_act(request: HttpRequest, org_slug: str, connection_id: UU
 def _oauth_redirect_uri(request: HttpRequest, platform: str) -> str:
     """The callback the platform sends the browser back to (the same at start and finish,
     as the platforms require); `TEND_PUBLIC_URL` when set, else this request's origin."""
-    from tend.messaging.selectors.channels import public_base_url
-
     tenant, _actor = ctx(request)
-    return public_base_url(request) + reverse(
+    return public_origin(request) + reverse(
         "marketing:social-oauth-callback", kwargs={"org_slug": tenant.slug,
                                                    "platform": platform})
 

@@ -17,6 +17,7 @@ from pydantic import ConfigDict
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.core.errors import ValidationFailed
+from tend.core.origins import public_origin
 from tend.messaging.choices import ChannelKind
 from tend.messaging.models import ChannelAccount, TelegramLink
 from tend.messaging.providers import provider_for, providers
@@ -24,7 +25,6 @@ from tend.messaging.selectors.channels import (
     access_account,
     account_webhook_url,
     channel_account_list,
-    public_base_url,
     telegram_links_for_contact,
 )
 from tend.messaging.services.accounts import (
@@ -183,7 +183,7 @@ def channels_create(request: ApiRequest, payload: AccountIn):
     _check_values(payload.kind, payload.values)
     account = account_create(tenant=request.tenant, actor=actor, kind=payload.kind,
                              name=payload.name, values=payload.values,
-                             base_url=public_base_url(request))
+                             base_url=public_origin(request))
     return Status(201, _account_out(request, account))
 
 
@@ -205,7 +205,7 @@ def channels_update(request: ApiRequest, account_id: UUID, payload: AccountPatch
     values = {**account.settings, **payload.values}
     account = account_update(tenant=request.tenant, actor=actor, account=account,
                              name=payload.name if payload.name is not None else account.name,
-                             values=values, base_url=public_base_url(request))
+                             values=values, base_url=public_origin(request))
     return _account_out(request, account)
 
 
@@ -216,7 +216,7 @@ def channels_reconnect(request: ApiRequest, account_id: UUID):
     actor = require(request, "channels.manage")
     account = access_account(tenant=request.tenant, actor=actor, account_id=account_id)
     account = account_connect(tenant=request.tenant, actor=actor, account=account,
-                              base_url=public_base_url(request))
+                              base_url=public_origin(request))
     return _account_out(request, account)
 
 

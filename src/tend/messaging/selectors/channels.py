@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils import timezone
 from tend.core.actors import Actor
 from tend.core.errors import NotFound
 from tend.core.models import Tenant
+from tend.core.origins import public_origin
 from tend.core.services.guards import check_perm
 from tend.messaging.choices import ChannelKind
 from tend.messaging.models import ChannelAccount, TelegramLink
@@ -20,17 +20,9 @@ from tend.people.choices import AliasType
 from tend.people.models import Contact, IdentityAlias
 
 
-def public_base_url(request: HttpRequest | None = None) -> str:
-    """Where providers reach this installation: `TEND_PUBLIC_URL`, else the request's
-    origin (scheme and host as the request came in)."""
-    configured = str(getattr(settings, "TEND_PUBLIC_URL", "") or "").rstrip("/")
-    if configured or request is None:
-        return configured
-    return f"{request.scheme}://{request.get_host()}"
-
-
 def account_webhook_url(account: ChannelAccount, request: HttpRequest | None = None) -> str:
-    return public_base_url(request) + webhook_path(account)
+    """Where the provider reaches `account`: its webhook path on the public origin."""
+    return public_origin(request) + webhook_path(account)
 
 
 def channel_account_list(*, tenant: Tenant, actor: Actor, kind: str | None = None

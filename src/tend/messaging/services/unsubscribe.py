@@ -11,14 +11,13 @@ timeline and opt-in flag included); transactional mail is not affected.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 from tend.core.actors import Actor
 from tend.core.models import Tenant
+from tend.core.origins import public_origin as core_public_origin
 from tend.people.choices import ConsentChannel, ConsentPurpose, ConsentStatus
 from tend.people.models import Consent, Contact
 from tend.people.services.consent import consent_set
@@ -42,13 +41,9 @@ def unsubscribe_read(token: str) -> tuple[str, str]:
 
 
 def public_origin(fallback_url: str = "") -> str:
-    """This installation's public origin: `TEND_PUBLIC_URL`, else the origin of a URL we
-    gave a provider (an account's webhook URL)."""
-    configured = str(getattr(settings, "TEND_PUBLIC_URL", "") or "").rstrip("/")
-    if configured:
-        return configured
-    parts = urlsplit(fallback_url or "")
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    """This installation's public origin (`tend.core.origins.public_origin`), else the origin
+    of a URL we gave a provider (an account's webhook URL)."""
+    return core_public_origin(fallback_url=fallback_url)
 
 
 def unsubscribe_url(*, tenant_id: Any, contact_id: Any, origin: str = "") -> str:

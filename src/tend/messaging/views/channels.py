@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from tend.core.actors import Actor
 from tend.core.errors import TendError
 from tend.core.models import Tenant
+from tend.core.origins import public_origin
 from tend.core.views.base import apply_errors, is_htmx, require_perm, tenant_and_actor
 from tend.messaging.choices import ChannelKind
 from tend.messaging.models import ChannelAccount
@@ -29,7 +30,6 @@ from tend.messaging.selectors.channels import (
     access_account,
     account_webhook_url,
     channel_account_list,
-    public_base_url,
     telegram_panel,
 )
 from tend.messaging.services.accounts import (
@@ -126,7 +126,7 @@ def _save(request: HttpRequest, form: Any, save: Callable[..., ChannelAccount], 
     values = {**(keep or {}), **{k: v for k, v in form.cleaned_data.items() if k != "name"}}
     try:
         account = save(name=form.cleaned_data["name"], values=values,
-                       base_url=public_base_url(request))
+                       base_url=public_origin(request))
     except TendError as exc:
         apply_errors(form, exc)
         return None
@@ -177,7 +177,7 @@ def _action(request: HttpRequest, account_id: UUID, action: str) -> HttpResponse
     account = access_account(tenant=tenant, actor=actor, account_id=account_id)
     if action == "reconnect":
         account = account_connect(tenant=tenant, actor=actor, account=account,
-                                  base_url=public_base_url(request))
+                                  base_url=public_origin(request))
         _connected_message(request, account)
     elif action == "disable":
         account_disable(tenant=tenant, actor=actor, account=account)

@@ -10,16 +10,10 @@ from django.db.models import Q, QuerySet
 
 from tend.core.actors import Actor
 from tend.core.models import Tenant
+from tend.core.zones import tenant_zone
 from tend.people.models import Activity, Company, Contact
 
 TIMELINE_ORDERING = ("-occurred_at", "-id")
-
-
-def _zone(tenant: Tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(getattr(tenant, "time_zone", "") or "UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
 
 
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
@@ -68,7 +62,7 @@ def _filtered(tenant: Tenant, qs: QuerySet[Activity],
     types = filters.get("type")
     if types:
         qs = qs.filter(type__in=[types] if isinstance(types, str) else list(types))
-    zone = _zone(tenant)
+    zone = tenant_zone(tenant)
     if filters.get("since"):
         qs = qs.filter(occurred_at__gte=_start_of(filters["since"], zone))
     if filters.get("until"):

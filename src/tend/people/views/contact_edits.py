@@ -25,6 +25,7 @@ from tend.core.actors import Actor
 from tend.core.errors import NotFound, TendError, ValidationFailed
 from tend.core.models import Tenant, User
 from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.zones import tenant_zone
 from tend.people.choices import NoteType, TaskPriority, TaskStatus
 from tend.people.models import Contact, Note, Task
 from tend.people.selectors.contact_page import access_contact
@@ -124,9 +125,7 @@ class TaskEditForm(forms.Form):
 
 
 def _task_initial(tenant: Tenant, task: Task) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
-
-    due_on = (task.due_at.astimezone(ZoneInfo(tenant.time_zone or "UTC")).date()
+    due_on = (task.due_at.astimezone(tenant_zone(tenant)).date()
               if task.due_at else None)
     return {"title": task.title, "description": task.description, "due_on": due_on,
             "priority": task.priority, "assignee": str(task.assignee_id or ""),

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -28,6 +27,7 @@ from tend.core.api.base import PageParams, paginate
 from tend.core.errors import TendError, ValidationFailed
 from tend.core.models import Membership, Tenant, User
 from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.zones import tenant_zone
 from tend.people.choices import (
     ActivityCategory,
     ConsentChannel,
@@ -358,7 +358,7 @@ def _due_at(tenant: Tenant, day: Any) -> datetime | None:
     """A due day means the end of that day in the organization's time zone."""
     if not day:
         return None
-    return datetime.combine(day, time(23, 59), tzinfo=ZoneInfo(tenant.time_zone or "UTC"))
+    return datetime.combine(day, time(23, 59), tzinfo=tenant_zone(tenant))
 
 
 @require_POST

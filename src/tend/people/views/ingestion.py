@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tend.core.errors import TendError
+from tend.core.origins import public_origin
 from tend.core.views.base import apply_errors, require_perm, tenant_and_actor
 from tend.people.choices import IngestionStatus
 from tend.people.models import IngestionSource
@@ -57,7 +58,7 @@ def _page(request: HttpRequest, *, form: SourceForm | None = None,
 
 def _secret_page(request: HttpRequest, source: IngestionSource, secret: str, *,
                  created: bool) -> HttpResponse:
-    url = request.build_absolute_uri(reverse("people:hooks-source", kwargs={"key": source.key}))
+    url = public_origin(request) + reverse("people:hooks-source", kwargs={"key": source.key})
     response = render(request, "people/ingestion_secret.html", {
         "source": source, "secret": secret, "url": url, "created": created,
     })
