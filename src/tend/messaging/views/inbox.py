@@ -20,10 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tend.core.actors import Actor
 from tend.core.errors import TendError, ValidationFailed
-from tend.core.models import Membership, Tenant
-from tend.core.views.base import is_htmx, require_perm
+from tend.core.models import Membership
+from tend.core.views.base import is_htmx, require_perm, tenant_and_actor
 from tend.messaging.choices import ChannelKind, ConversationStatus
 from tend.messaging.models import Conversation
 from tend.messaging.selectors.conversations import (
@@ -56,18 +55,10 @@ THREAD_POLL_SECONDS = 3
 COUNT_CAP = 1000
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined, no-any-return]
-
-
-def _tenant(request: HttpRequest) -> Tenant:
-    return request.tenant  # type: ignore[attr-defined, no-any-return]
-
-
 def _list_context(request: HttpRequest, selected: Conversation | None) -> dict[str, Any]:
-    tenant, user = _tenant(request), _actor(request).acting_user
+    tenant, actor = tenant_and_actor(request)
+    user = actor.acting_user
     filters = InboxFilters.from_params(request.GET)
-    actor = _actor(request)
     rows = list(conversation_list(tenant=tenant, user=user, filters=filters,
                                   actor=actor)[:LIST_ROWS])
     params = request.GET.copy()
@@ -84,7 +75,7 @@ def _list_context(request: HttpRequest, selected: Conversation | None) -> dict[s
 
 
 def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
-    tenant, actor = _tenant(request), _actor(request)
+    tenant, actor = tenant_and_actor(request)
     rows = conversation_recent_messages(tenant=tenant, conversation=conversation,
                                         limit=THREAD_ROWS)
     return {
@@ -98,12 +89,12 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
 
 def _page(request: HttpRequest, conversation: Conversation | None, *,
           errors: dict[str, list[str]] | None = None, status: int = 200) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant, actor = tenant_and_actor(request)
     context = _list_context(request, conversation)
     if conversation is not None:
         context.update(_thread_context(request, conversation))
         context.update(_composer_context(request, conversation, errors=errors))
-        if _actor(request).has_perm("conversations.change"):
+        if actor.has_perm("conversations.change"):
             context["members"] = list(Membership.objects.filter(tenant=tenant, is_active=True)
                                       .select_related("user").order_by("user__full_name"))
     return render(request, "messaging/inbox.html", context, status=status)
@@ -112,19 +103,19 @@ def _page(request: HttpRequest, conversation: Conversation | None, *,
 def _composer_context(request: HttpRequest, conversation: Conversation, *,
                       errors: dict[str, list[str]] | None = None,
                       body: str = "") -> dict[str, Any]:
+    tenant, actor = tenant_and_actor(request)
     return {
         "conversation": conversation,
-        "templates": templates_for_channel(tenant=_tenant(request),
-                                           channel=conversation.account.kind),
+        "templates": templates_for_channel(tenant=tenant, channel=conversation.account.kind),
         "outside_window": outside_window(conversation),
         "errors": errors or {}, "body": body,
-        "can_send": _actor(request).has_perm("conversations.send"),
+        "can_send": actor.has_perm("conversations.send"),
     }
 
 
 def _conversation(request: HttpRequest, conversation_id: UUID) -> Conversation:
-    return conversation_get(tenant=_tenant(request), conversation_id=conversation_id,
-                            actor=_actor(request))
+    tenant, actor = tenant_and_actor(request)
+    return conversation_get(tenant=tenant, conversation_id=conversation_id, actor=actor)
 
 
 @require_perm("conversations.view")
@@ -147,21 +138,21 @@ def inbox_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @require_perm("conversations.view")
 def inbox_thread(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
-    conversation_mark_read(tenant=_tenant(request), actor=_actor(request),
-                           conversation=conversation)
+    conversation_mark_read(tenant=tenant, actor=actor, conversation=conversation)
     return _page(request, conversation)
 
 
 @require_perm("conversations.view")
 def inbox_messages(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
     """The thread's messages (the poll): 204 while `v` is still the newest version."""
-    tenant = _tenant(request)
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
     if request.GET.get("v") and request.GET["v"] == thread_version(
             tenant=tenant, conversation=conversation):
         return HttpResponse(status=204)
-    conversation_mark_read(tenant=tenant, actor=_actor(request), conversation=conversation)
+    conversation_mark_read(tenant=tenant, actor=actor, conversation=conversation)
     return render(request, "messaging/partials/inbox_messages.html",
                   _thread_context(request, conversation))
 
@@ -174,7 +165,7 @@ def _back(org_slug: str, conversation: Conversation) -> HttpResponse:
 @require_POST
 @require_perm("conversations.send")
 def inbox_reply(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
-    tenant, actor = _tenant(request), _actor(request)
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
     body = request.POST.get("body", "")
     template = None
@@ -210,7 +201,7 @@ def _after_change(request: HttpRequest, org_slug: str, conversation: Conversatio
 @require_POST
 @require_perm("conversations.change")
 def inbox_assign(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
-    tenant, actor = _tenant(request), _actor(request)
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
     value = request.POST.get("assignee", "")
     assignee = None
@@ -243,10 +234,10 @@ def _snooze_until(value: str, custom: str) -> datetime:
 @require_POST
 @require_perm("conversations.change")
 def inbox_snooze(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
     until = _snooze_until(request.POST.get("preset", ""), request.POST.get("until", ""))
-    conversation_snooze(tenant=_tenant(request), actor=_actor(request),
-                        conversation=conversation, until=until)
+    conversation_snooze(tenant=tenant, actor=actor, conversation=conversation, until=until)
     return _after_change(request, org_slug, conversation, _("Snoozed until %(when)s.") % {
         "when": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")})
 
@@ -254,26 +245,27 @@ def inbox_snooze(request: HttpRequest, org_slug: str, conversation_id: UUID) -> 
 @require_POST
 @require_perm("conversations.change")
 def inbox_resolve(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
-    conversation_resolve(tenant=_tenant(request), actor=_actor(request),
-                         conversation=conversation)
+    conversation_resolve(tenant=tenant, actor=actor, conversation=conversation)
     return _after_change(request, org_slug, conversation, _("Resolved."))
 
 
 @require_POST
 @require_perm("conversations.change")
 def inbox_reopen(request: HttpRequest, org_slug: str, conversation_id: UUID) -> HttpResponse:
+    tenant, actor = tenant_and_actor(request)
     conversation = _conversation(request, conversation_id)
-    conversation_reopen(tenant=_tenant(request), actor=_actor(request),
-                        conversation=conversation)
+    conversation_reopen(tenant=tenant, actor=actor, conversation=conversation)
     return _after_change(request, org_slug, conversation, _("Reopened."))
 
 
 @require_POST
 @require_perm("conversations.send")
 def inbox_retry(request: HttpRequest, org_slug: str, message_id: UUID) -> HttpResponse:
-    message = message_get(tenant=_tenant(request), message_id=message_id)
-    message_retry(tenant=_tenant(request), actor=_actor(request), message=message)
+    tenant, actor = tenant_and_actor(request)
+    message = message_get(tenant=tenant, message_id=message_id)
+    message_retry(tenant=tenant, actor=actor, message=message)
     if message.conversation_id is None:
         return redirect("messaging:inbox", org_slug=org_slug)
     flash.success(request, _("Queued again."))

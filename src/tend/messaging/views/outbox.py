@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tend.core.errors import ValidationFailed
-from tend.core.views.base import require_perm
+from tend.core.views.base import require_perm, tenant_and_actor
 from tend.messaging.choices import ChannelKind, MessageStatus
 from tend.messaging.models import ChannelAccount
 from tend.messaging.selectors.outbox import (
@@ -42,7 +42,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 
 @require_perm("outbox.view")
 def outbox_page(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     filters = _filters(request)
     rows = dead_letters(tenant=tenant, actor=actor, **filters).order_by("-queued_at", "-id")
     try:
@@ -81,7 +81,7 @@ def _report(request: HttpRequest, count: int, verb: str) -> None:
 @require_POST
 @require_perm("outbox.manage")
 def outbox_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     action = request.POST.get("action")
     ids = request.POST.getlist("ids")
     if action not in ("retry", "discard"):
@@ -103,7 +103,7 @@ def outbox_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
 @require_perm("outbox.manage")
 def outbox_one(request: HttpRequest, org_slug: str, message_id: UUID,
                action: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     message = access_outbound(tenant=tenant, actor=actor, message_id=message_id)
     service = messages_retry if action == "retry" else messages_discard
     _report(request, service(tenant=tenant, actor=actor, ids=[message.pk]), action)
@@ -112,7 +112,7 @@ def outbox_one(request: HttpRequest, org_slug: str, message_id: UUID,
 
 @require_perm("outbox.view")
 def quiet_hours_page(request: HttpRequest, org_slug: str) -> HttpResponse:
-    tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
+    tenant, actor = tenant_and_actor(request)
     current = (tenant.settings or {}).get("quiet_hours") or {}
     values = {"start": current.get("start", ""), "end": current.get("end", "")}
     errors: dict[str, list[str]] = {}

@@ -16,10 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tend.core.actors import Actor
 from tend.core.errors import NotFound, TendError
-from tend.core.models import Tenant
-from tend.core.views.base import apply_errors, is_htmx, require_perm
+from tend.core.views.base import apply_errors, is_htmx, require_perm, tenant_and_actor
 from tend.messaging import rendering
 from tend.messaging.choices import ChannelKind, TemplateCategory, TemplateStatus
 from tend.messaging.models import Template
@@ -37,14 +35,6 @@ from tend.people.visibility import visible_contacts
 
 MAX_ROWS = 300
 PREVIEW_CONTACTS = 100
-
-
-def _tenant(request: HttpRequest) -> Tenant:
-    return request.tenant  # type: ignore[attr-defined, no-any-return]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined, no-any-return]
 
 
 class TemplateEditForm(forms.Form):
@@ -82,14 +72,15 @@ def templates_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     status = request.GET.get("status", "")
     channel = request.GET.get("channel", "")
     q = request.GET.get("q", "").strip()[:100]
+    tenant, actor = tenant_and_actor(request)
     rows = list(template_list(
-        tenant=_tenant(request), q=q,
+        tenant=tenant, q=q,
         status=status if status in TemplateStatus.values else "",
         channel=channel if channel in ChannelKind.values else "")[:MAX_ROWS])
     return render(request, "messaging/templates_list.html", {
         "templates": rows, "status": status, "channel": channel, "q": q,
         "statuses": TemplateStatus.choices, "channels": ChannelKind.choices,
-        "can_change": _actor(request).has_perm("templates.change"),
+        "can_change": actor.has_perm("templates.change"),
     })
 
 
@@ -99,8 +90,9 @@ def templates_new(request: HttpRequest, org_slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        tenant, actor = tenant_and_actor(request)
         try:
-            template = template_create(tenant=_tenant(request), actor=_actor(request),
+            template = template_create(tenant=tenant, actor=actor,
                                        key=data["key"], channel=data["channel"],
                                        language=data["language"], body=data["body"],
                                        subject=data["subject"], name=data["name"],
@@ -121,7 +113,7 @@ def templates_new(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 def _detail(request: HttpRequest, template: Template, form: TemplateEditForm | None = None,
             status: int = 200) -> HttpResponse:
-    tenant, actor = _tenant(request), _actor(request)
+    tenant, actor = tenant_and_actor(request)
     editable = template.status != TemplateStatus.ARCHIVED and actor.has_perm("templates.change")
     if form is None and editable:
         form = TemplateEditForm(initial={name: getattr(template, name) for name in (
@@ -141,17 +133,18 @@ def _detail(request: HttpRequest, template: Template, form: TemplateEditForm | N
 
 @require_perm("templates.view")
 def templates_detail(request: HttpRequest, org_slug: str, template_id: UUID) -> HttpResponse:
-    template = template_get(tenant=_tenant(request), template_id=template_id)
+    tenant, actor = tenant_and_actor(request)
+    template = template_get(tenant=tenant, template_id=template_id)
     if request.method != "POST":
         return _detail(request, template)
-    if not _actor(request).has_perm("templates.change"):
+    if not actor.has_perm("templates.change"):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied
     form = TemplateEditForm(request.POST)
     if form.is_valid():
         try:
-            draft = template_update(tenant=_tenant(request), actor=_actor(request),
+            draft = template_update(tenant=tenant, actor=actor,
                                     template=template, values=form.cleaned_data)
         except TendError as exc:
             apply_errors(form, exc)
@@ -169,8 +162,9 @@ def templates_detail(request: HttpRequest, org_slug: str, template_id: UUID) -> 
 @require_POST
 @require_perm("templates.manage")
 def templates_publish(request: HttpRequest, org_slug: str, template_id: UUID) -> HttpResponse:
-    template = template_get(tenant=_tenant(request), template_id=template_id)
-    template_publish(tenant=_tenant(request), actor=_actor(request), template=template)
+    tenant, actor = tenant_and_actor(request)
+    template = template_get(tenant=tenant, template_id=template_id)
+    template_publish(tenant=tenant, actor=actor, template=template)
     flash.success(request, _("Published version %(v)d.") % {"v": template.version})
     return redirect("messaging:templates-detail", org_slug=org_slug, template_id=template.pk)
 
@@ -178,25 +172,25 @@ def templates_publish(request: HttpRequest, org_slug: str, template_id: UUID) ->
 @require_POST
 @require_perm("templates.manage")
 def templates_archive(request: HttpRequest, org_slug: str, template_id: UUID) -> HttpResponse:
-    template = template_get(tenant=_tenant(request), template_id=template_id)
-    template_archive(tenant=_tenant(request), actor=_actor(request), template=template)
+    tenant, actor = tenant_and_actor(request)
+    template = template_get(tenant=tenant, template_id=template_id)
+    template_archive(tenant=tenant, actor=actor, template=template)
     flash.success(request, _("Archived."))
     return redirect("messaging:templates-detail", org_slug=org_slug, template_id=template.pk)
 
 
 @require_perm("templates.view")
 def templates_preview(request: HttpRequest, org_slug: str, template_id: UUID) -> HttpResponse:
-    tenant = _tenant(request)
+    tenant, actor = tenant_and_actor(request)
     template = template_get(tenant=tenant, template_id=template_id)
     contact = None
     contact_id = request.GET.get("contact", "")
     if contact_id:
         try:
-            contact = access_contact(tenant=tenant, contact_id=contact_id,
-                                     actor=_actor(request))
+            contact = access_contact(tenant=tenant, contact_id=contact_id, actor=actor)
         except NotFound:
             contact = None
-    preview: dict[str, Any] = template_preview(tenant=tenant, actor=_actor(request),
+    preview: dict[str, Any] = template_preview(tenant=tenant, actor=actor,
                                                template=template, contact=contact)
     context = {"template": template, "preview": preview, "preview_contact": contact}
     if is_htmx(request):
