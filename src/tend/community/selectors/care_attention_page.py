@@ -98,6 +98,9 @@ def _scope_key(scope: Q | None) -> Any:
     limit (other units, a lost secretary role) is another key."""
     if scope is None:
         return None
+    given = getattr(scope, "scope_key", None)  # a limit that names what it depends on
+    if given is not None:
+        return given
     sql, params = Contact._base_manager.filter(scope).values("pk").query.sql_with_params()
     return (sql, tuple(params))
 

@@ -3,11 +3,11 @@
 contact lists, on contact pages and through the API (registered with
 `people.visibility.register_contact_scope`). Staff without such a membership are not limited.
 
-Finding the actor's scoping units is one small indexed query (and one more for the units
-inside them when there are some); staff without any get no limit at all (None), so the lists
-of other apps that apply the hook (segment members, the inbox, campaign recipients) keep their
-plain queries for them. For scoped staff the limit is one SQL condition: "the contact is a
-current member of one of those units" (which holds for the actor's own contact).
+Finding the actor's scoping units is one small indexed query; staff without any get no limit
+at all (None), so the lists of other apps that apply the hook (segment members, the inbox,
+campaign recipients) keep their plain queries for them. For scoped staff the limit is one SQL
+condition: "the contact is a current member of one of those units" (which holds for the
+actor's own contact).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from tend.community.models import Unit, UnitMembership, UnitRole
 from tend.community.selectors.care_units import current_q
@@ -34,15 +35,24 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
     if not rows:
         return None
     inside = Q()
-    for _contact_id, path in rows:
+    paths = sorted({path for _contact_id, path in rows})
+    for path in paths:
         inside |= Q(path__startswith=path)
-    units = list(Unit.objects.filter(inside, tenant=tenant).values_list("pk", flat=True))
     # The actor's own contact passes too: their scoping membership is a current membership
-    # of a unit inside the scope. One EXISTS on a literal list of units, so PostgreSQL can
-    # plan it as a semi-join (or one parallel hash when counting).
-    member = UnitMembership.objects.filter(current_q(), tenant=tenant, unit_id__in=units,
+    # of a unit inside the scope. One EXISTS whose units are a subquery on the scoping
+    # units' paths (literal prefixes, so PostgreSQL estimates the subtree from the path's
+    # statistics and plans it as a semi-join) — no query for the units' ids first.
+    units = Unit.objects.filter(inside, tenant=tenant).values("pk")
+    today = timezone.localdate()
+    member = UnitMembership.objects.filter(Q(until__isnull=True) | Q(until__gt=today),
+                                           tenant=tenant, unit_id__in=units,
                                            contact=OuterRef("pk"))
-    return Q(Exists(member))
+    scope = Q(Exists(member))
+    # What the limit depends on, for callers that keep statements built with it (the
+    # attention page): the same key is the same SQL.
+    scope.scope_key = (  # type: ignore[attr-defined]
+        "community.unit_scope", str(tenant.pk), tuple(paths), today.isoformat())
+    return scope
 
 
 def register() -> None:
