@@ -316,3 +316,23 @@ def test_list_queries_do_not_grow(tenant, owner):
     few = counts()
     add(5)
     assert counts() == few
+
+
+@pytest.mark.parametrize("target, lands", [
+    ("https://evil.example/o/acme/", "list"), ("//evil.example/o/acme/", "list"),
+    ("/\\evil.example/", "list"), ("https:evil.example", "list"),
+    ("javascript:alert(1)", "list"),
+    ("/o/acme/marketing/reminders/?status=ANY", "same"),
+    ("http://testserver/o/acme/marketing/reminders/?scope=all", "same"),
+])
+def test_acting_on_a_reminder_goes_back_only_to_this_site(tenant, owner, target, lands):
+    from tend.core.tenancy import tenant_scope
+
+    with tenant_scope(tenant):
+        person(tenant, "Ada", owner, last=NOW - timedelta(days=40))
+        svc.reminder_rule_run(tenant=tenant, rule=overdue_rule(tenant), now=NOW)
+        reminder = Reminder.objects.get()
+    base = f"/o/{tenant.slug}/marketing/reminders/"
+    done = signed_in(owner).post(f"{base}{reminder.pk}/done/", {"next": target})
+    assert done.status_code == 302
+    assert done["Location"] == (base if lands == "list" else target)

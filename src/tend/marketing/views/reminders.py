@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -57,8 +58,10 @@ def reminders_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the page the form was on (`next`) when it is on this site; else the list."""
     target = request.POST.get("next", "")
-    if target.startswith("/o/"):
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
         return redirect(target)
     return redirect(url(request, "reminders-list"))
 
