@@ -205,9 +205,15 @@ class JourneyEnrollmentStep(TenantModel):
     the message id of a SEND, the branch taken, the field changed…). Written in the
     transaction of the step's effect."""
 
+    # The engine writes a row per step for every enrollment it moves, so no index is kept
+    # that another one already covers: the tenant's by the (tenant, enrollment, seq)
+    # constraint, the step's by the (step, status) index.
+    tenant = models.ForeignKey("core.Tenant", on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
     enrollment = models.ForeignKey(JourneyEnrollment, on_delete=models.CASCADE,
                                    related_name="history")
-    step = models.ForeignKey(JourneyStep, on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey(JourneyStep, on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
     seq = models.PositiveIntegerField()
     step_key = models.CharField(max_length=40)
     step_type = models.CharField(max_length=12, choices=StepType.choices)

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, models, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from uuid_utils import uuid7
@@ -130,16 +131,27 @@ class _Walk:
     moving: bool = True
 
 
+@dataclass
+class _Shared:
+    """What the batches of one `run_due` share: the organizations, and the step graphs by
+    journey and version (the steps of a version do not change once enrollments stand on
+    it: an edit then makes a new version; a graph that misses an enrollment's step is
+    read again). Kept for one run only, which the tick's budget bounds."""
+
+    tenants: dict[Any, Tenant] = field(default_factory=dict)
+    graphs: dict[tuple[Any, int], _Graph] = field(default_factory=dict)
+
+
 class _Batch:
     """Caches shared by the enrollments of one claim in one organization, and the rows the
     claim writes at its end (outbox messages, history rows, enrollment positions)."""
 
-    def __init__(self, tenant: Tenant, now: datetime) -> None:
+    def __init__(self, tenant: Tenant, now: datetime, shared: _Shared | None = None) -> None:
         self.tenant = tenant
         self.now = now
         self.now_iso = now.isoformat()
         self.actor = Actor.system()
-        self.graphs: dict[tuple[Any, int], _Graph] = {}
+        self.graphs = shared.graphs if shared is not None else {}
         self.journeys: dict[Any, Journey] = {}
         self.templates: dict[tuple[str, str, str], Any] = {}
         self.accounts: dict[str, Any] = {}
@@ -149,9 +161,9 @@ class _Batch:
         self.history: list[tuple[Any, ...]] = []
         self.walks: list[_Walk] = []
 
-    def graph(self, journey_id: Any, version: int) -> _Graph:
+    def graph(self, journey_id: Any, version: int, *, fresh: bool = False) -> _Graph:
         key = (journey_id, version)
-        if key not in self.graphs:
+        if fresh or key not in self.graphs:
             steps = list(JourneyStep.objects.filter(tenant=self.tenant, journey_id=journey_id,
                                                     version=version))
             by_key = {s.key: s for s in steps}
@@ -187,8 +199,11 @@ class _Batch:
             return set()
         live = rule_contacts_many(tenant=self.tenant, rules={"rule": rule}, now=self.now,
                                   trusted=True)["rule"]
-        return {str(pk) for pk in live.filter(pk__in=list(contact_ids)).values_list(
-            "pk", flat=True)}
+        ids: Any = list(contact_ids)
+        if connection.vendor == "postgresql":
+            # One array parameter instead of a placeholder per contact.
+            ids = RawSQL("SELECT unnest(CAST(%s AS uuid[]))", [ids])
+        return {str(pk) for pk in live.filter(pk__in=ids).values_list("pk", flat=True)}
 
 
 def _zone(journey: Journey) -> ZoneInfo:
@@ -543,6 +558,20 @@ def _json_rows(rows: Sequence[Sequence[Any]]) -> str:
     return json.dumps(rows, default=_json_default, separators=(",", ":"))
 
 
+def _pg_execute(sql: str, params: Sequence[Any]) -> int:
+    """Run one of the batch's set-based statements on PostgreSQL with server-side binding
+    (on Django's connection, in its transaction): the JSON document of the rows travels as
+    a parameter of its own, where Django's client-side cursor would quote and escape the
+    whole document into the statement text first (a third of the statement's time for a
+    batch of 500). Returns the rows affected."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
 def _pg_column(model_field: Any, i: int) -> str:
     """Element `i` of row `r` as the column's type (JSON columns take the element as is)."""
     db_type = model_field.db_type(connection)
@@ -573,15 +602,14 @@ def insert_rows(model: type[models.Model], varying: Sequence[str], rows: Sequenc
     columns = [quote(str(by_name[n].column)) for n in varying] + [
         quote(str(by_name[n].column)) for n in fixed]
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if connection.vendor == "postgresql":
+        selects = [_pg_column(by_name[n], i) for i, n in enumerate(varying)]
+        selects += [f"CAST(%s AS {by_name[n].db_type(connection)})" for n in fixed]
+        return _pg_execute(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+            f"SELECT {', '.join(selects)} FROM json_array_elements(CAST(%s AS json)) AS r"
+            f"{conflict}", [*fixed.values(), _json_rows(rows)])
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            selects = [_pg_column(by_name[n], i) for i, n in enumerate(varying)]
-            selects += [f"CAST(%s AS {by_name[n].db_type(connection)})" for n in fixed]
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
-                f"SELECT {', '.join(selects)} FROM json_array_elements(CAST(%s AS json)) AS r"
-                f"{conflict}", [*fixed.values(), _json_rows(rows)])
-            return max(cursor.rowcount, 0)
         fields = [by_name[n] for n in varying]
         tail = list(fixed.values())
         cursor.executemany(
@@ -612,15 +640,15 @@ def _update_positions(walks: list[_Walk], now: datetime) -> None:
                iso(w.wait_started_at), w.steps_taken, iso(w.completed_at), iso(w.exited_at),
                w.exit_reason, now_iso] for w in walks]
     table = quote(meta.db_table)
+    if connection.vendor == "postgresql":
+        sets = ", ".join(f"{quote(f.column)} = {_pg_column(f, i + 1)}"
+                         for i, f in enumerate(columns))
+        _pg_execute(
+            f"UPDATE {table} AS e SET {sets} FROM json_array_elements(CAST(%s AS json)) "
+            f"AS r WHERE e.{quote(pk.column)} = CAST(r ->> 0 AS uuid)",
+            [_json_rows([[w.pk, *row] for w, row in zip(walks, values, strict=True)])])
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sets = ", ".join(f"{quote(f.column)} = {_pg_column(f, i + 1)}"
-                             for i, f in enumerate(columns))
-            cursor.execute(
-                f"UPDATE {table} AS e SET {sets} FROM json_array_elements(CAST(%s AS json)) "
-                f"AS r WHERE e.{quote(pk.column)} = CAST(r ->> 0 AS uuid)",
-                [_json_rows([[w.pk, *row] for w, row in zip(walks, values, strict=True)])])
-            return
         sql = (f"UPDATE {table} SET "
                + ", ".join(f"{quote(f.column)} = %s" for f in columns)
                + f" WHERE {quote(pk.column)} = %s")
@@ -725,6 +753,8 @@ def _load(b: _Batch, rows: list[tuple[Any, ...]], shown: list[str]) -> None:
         journey_id = str(journey_id)
         contact = SimpleNamespace(**dict(zip(shown, row[11:], strict=True)))
         graph = b.graph(journey_id, version)
+        if step_id not in graph.by_id:
+            graph = b.graph(journey_id, version, fresh=True)
         w = _Walk(str(pk), journey_id, version, str(contact_id), contact,
                   graph.by_id.get(step_id), steps_taken, wait_started_at)
         b.walks.append(w)
@@ -738,10 +768,10 @@ def _load(b: _Batch, rows: list[tuple[Any, ...]], shown: list[str]) -> None:
 
 
 def _process(tenant: Tenant, rows: list[tuple[Any, ...]], shown: list[str], now: datetime,
-             stats: RunStats) -> None:
+             stats: RunStats, shared: _Shared) -> None:
     """Advance the claimed enrollments `rows` of one organization (inside the claim's
     transaction and the organization's scope)."""
-    b = _Batch(tenant, now)
+    b = _Batch(tenant, now, shared)
     _load(b, rows, shown)
     _walk_all(b)
     _flush(b)
@@ -753,10 +783,12 @@ def _process(tenant: Tenant, rows: list[tuple[Any, ...]], shown: list[str], now:
             stats.failed += 1
 
 
-def _claim_and_run(query: Any, now: datetime, batch: int, stats: RunStats) -> int:
+def _claim_and_run(query: Any, now: datetime, batch: int, stats: RunStats,
+                   shared: _Shared | None = None) -> int:
     """Claim up to `batch` due enrollments (locked, skipping those another worker holds),
     reading with the claim what the steps need, and advance them in the same transaction."""
-    tenants: dict[Any, Tenant] = {}
+    shared = shared or _Shared()
+    tenants = shared.tenants
     columns = _columns()
     shown = [name.removeprefix("contact__") for name in columns[11:]]
     with transaction.atomic():
@@ -771,7 +803,7 @@ def _claim_and_run(query: Any, now: datetime, batch: int, stats: RunStats) -> in
             if tenant_id not in tenants:
                 tenants[tenant_id] = Tenant.objects.get(pk=tenant_id)
             with tenant_scope(tenants[tenant_id]):
-                _process(tenants[tenant_id], rows, shown, now, stats)
+                _process(tenants[tenant_id], rows, shown, now, stats, shared)
     stats.claimed += len(claimed)
     stats.batches += 1
     return len(claimed)
@@ -791,10 +823,11 @@ def run_due(*, now: datetime | None = None, batch: int = BATCH,
     stats = RunStats()
     started = time.monotonic()
     fixed = now
+    shared = _Shared()
     with system_scope():
         while True:
             moment = fixed or timezone.now()
-            if not _claim_and_run(_due(moment), moment, batch, stats):
+            if not _claim_and_run(_due(moment), moment, batch, stats, shared):
                 break
             if budget_seconds is not None and time.monotonic() - started > budget_seconds:
                 break
