@@ -21,6 +21,10 @@ visible; target p95 ≤ 5 s) and the
 ratio of our enrollments/s to the raw loop's (target ≥ 0.2). Between samples the moved
 enrollments are put back at the WAIT (untimed).
 
+With `--processes N` (PostgreSQL), N processes claim from the same due set at once on each
+side (N tick workers with `TEND_JOURNEY_LANES=N`; N raw loops); the time runs from the start
+to the last process's end.
+
     uv run python benchmarks/journeys.py --database-url postgres://tend@127.0.0.1:5432/bench_journeys
     uv run python benchmarks/journeys.py --contacts 20000 --journeys 5 --due 10000   # SQLite
 """
@@ -230,12 +234,46 @@ def ours(due_at: Any, batch: int) -> tuple[int, int, float, list[float]]:
     return moved, steps, time.perf_counter() - started, lateness
 
 
+def _raw_one(args: tuple[Any, ...]) -> tuple[int, int, float, list[float]]:
+    database_url, due_at, batch = args
+    from tend.core.tenancy import system_scope
+
+    with system_scope():
+        moved, _secs, lateness = raw_loop(database_url, due_at, batch)
+    return moved, 0, time.perf_counter(), lateness
+
+
+def _ours_one(args: tuple[Any, ...]) -> tuple[int, int, float, list[float]]:
+    due_at, batch = args
+    moved, steps, _secs, lateness = ours(due_at, batch)
+    return moved, steps, time.perf_counter(), lateness
+
+
+def in_processes(processes: int, work: Any, args: tuple[Any, ...]
+                 ) -> tuple[int, int, float, list[float]]:
+    """Run `work(args)` in `processes` forked processes at once (each with its own database
+    connection, claiming from the same due set): (enrollments, steps, seconds from the start
+    to the last one's end, lateness per enrollment)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # the children open their own
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(abs, range(processes))  # the processes are up before the clock starts
+        started = time.perf_counter()
+        results = pool.map(work, [args] * processes)
+    lateness = [x for r in results for x in r[3]]
+    return (sum(r[0] for r in results), sum(r[1] for r in results),
+            max(r[2] for r in results) - started, lateness)
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else (values or [0])[0]
 
 
 def run(database_url: str | None, contacts: int, journeys: int, due: int, batch: int,
-        samples: int) -> None:
+        samples: int, processes: int = 1) -> None:
     from django.db import connection
 
     from tend.core.actors import Actor
@@ -251,16 +289,25 @@ def run(database_url: str | None, contacts: int, journeys: int, due: int, batch:
         total = JourneyEnrollment.objects.filter(tenant=tenant).count()
         print(f"{connection.vendor}: {contacts:,} contacts, {journeys} journeys, "
               f"{total:,} enrollments seeded in {time.perf_counter() - t0:.0f} s; "
-              f"{due:,} timers due at once, batches of {batch}")
+              f"{due:,} timers due at once, batches of {batch}, {processes} process(es) "
+              f"each side")
     for sample in range(samples):
         with tenant_scope(tenant):
             due_at = make_due(tenant, made, due)
         # The raw loop runs outside any scope, as the tick's claim does (RLS: system).
-        with system_scope():
-            r_moved, r_secs, r_late = raw_loop(database_url, due_at, batch)
+        if processes > 1:
+            r_moved, _, r_secs, r_late = in_processes(processes, _raw_one,
+                                                      (database_url, due_at, batch))
+        else:
+            with system_scope():
+                r_moved, r_secs, r_late = raw_loop(database_url, due_at, batch)
         with tenant_scope(tenant):
             due_at = make_due(tenant, made, due)
-        o_moved, o_steps, o_secs, o_late = ours(due_at, batch)
+        if processes > 1:
+            o_moved, o_steps, o_secs, o_late = in_processes(processes, _ours_one,
+                                                            (due_at, batch))
+        else:
+            o_moved, o_steps, o_secs, o_late = ours(due_at, batch)
         print(f"sample {sample + 1}: raw {r_moved:,} enrollments in {r_secs:.1f} s "
               f"({r_moved / r_secs:,.0f}/s, lateness p95 {p95(r_late):.1f} s) | ours "
               f"{o_moved:,} enrollments, {o_steps:,} steps in {o_secs:.1f} s "
@@ -277,6 +324,8 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--samples", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes claiming at once, on each side (PostgreSQL)")
     args = parser.parse_args()
     if args.database_url:
         benchdb.ensure_database(args.database_url)
@@ -284,7 +333,7 @@ def main() -> None:
         benchdb.setup(args.database_url, data_dir,
                       TEND_TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend")
         run(args.database_url, args.contacts, args.journeys, args.due, args.batch,
-            args.samples)
+            args.samples, args.processes if args.database_url else 1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ from django.utils.translation import gettext_lazy as _
 # How often the tick advances due enrollments (seconds; the environment may shorten it, as
 # the worker tests do) and looks for dates coming round.
 JOURNEY_TICK_SECONDS = float(os.environ.get("TEND_JOURNEY_TICK_SECONDS", "5"))
+# How many tick workers may advance enrollments at the same time: the engine's job is
+# registered this many times ("marketing.journeys_run", then ".2", ".3"…), and a periodic
+# job runs on one worker at a time, so N workers can each run one lane; the lanes share the
+# due enrollments through the claim's SKIP LOCKED. One lane: one worker at a time.
+JOURNEY_LANES = max(1, int(os.environ.get("TEND_JOURNEY_LANES", "1") or 1))
 DATES_TICK_SECONDS = 3600
 
 
@@ -35,7 +40,9 @@ def register() -> None:
                                              "journeys.view"))
     register_nav_entry("marketing", NavEntry(_("Journey inspector"),
                                              "marketing:journeys-inspector", "journeys.view"))
-    register_periodic("marketing.journeys_run", JOURNEY_TICK_SECONDS, journeys_tick)
+    for lane in range(1, JOURNEY_LANES + 1):
+        register_periodic("marketing.journeys_run" + (f".{lane}" if lane > 1 else ""),
+                          JOURNEY_TICK_SECONDS, journeys_tick)
     register_periodic("marketing.journeys_dates", DATES_TICK_SECONDS, journeys_dates_tick)
     activity_recorded.connect(on_activity_recorded, dispatch_uid="marketing.journeys.activity")
     segment_membership_changed.connect(on_segment_membership_changed,

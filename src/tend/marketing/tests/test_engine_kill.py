@@ -1,7 +1,8 @@
 """The kill test: a journey with WAIT, CONDITION and SPLIT runs to the end for a few thousand
 contacts while real worker processes (`tend worker`) are killed with SIGKILL over and over.
-No step's effect is repeated (one history row per step per enrollment, one outbox message
-per SEND, one tag per tagged contact) and every enrollment ends."""
+Both workers advance enrollments at once (two lanes of the engine's job). No step's effect
+is repeated (one history row per step per enrollment, one outbox message per SEND, one tag
+per tagged contact) and every enrollment ends."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
-from tend.core.models import Tag
+from tend.core.models import PeriodicJob, Tag
 from tend.core.tenancy import tenant_scope
 from tend.marketing.models_journeys import (
     EnrollmentStatus,
@@ -67,6 +68,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
         TEND_DB_RLS="1" if settings.TEND_DB_RLS else "0", TEND_DATA_DIR=str(tmp_path),
         TEND_SECRET_KEY="journey-kill-test", TEND_TICK_SECONDS="0.05",
         TEND_JOURNEY_TICK_SECONDS="0.05", TEND_JOURNEY_BATCH="100",
+        # Two lanes: both workers claim enrollments at the same time (SKIP LOCKED).
+        TEND_JOURNEY_LANES="2",
         TEND_TASKS_BACKEND="django_tasks_db.DatabaseBackend", PYTHONUNBUFFERED="1")
     return env
 
@@ -144,6 +147,10 @@ def test_killed_workers_never_repeat_a_step(transactional_db, tmp_path, tenant):
 
     # Most of the kills landed while enrollments were moving (the work may end sooner).
     assert kills >= KILLS // 2, (kills, logs)
+    # Both lanes of the engine ran.
+    assert set(PeriodicJob.objects.filter(name__startswith="marketing.journeys_run",
+                                          run_count__gt=0).values_list("name", flat=True)
+               ) == {"marketing.journeys_run", "marketing.journeys_run.2"}
     with tenant_scope(tenant):
         where = list(JourneyEnrollment.objects.filter(journey=journey).values_list(
             "status", "current_step__key").annotate(n=Count("id")))
