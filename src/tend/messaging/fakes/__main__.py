@@ -3,7 +3,9 @@
     uv run python -m tend.messaging.fakes telegram [--port 8081] [--no-record]
 
 Prints one JSON line (`url` and the credentials to configure) and serves until stdin closes
-or Ctrl-C, so a benchmark or a manual session can run it in another process.
+or Ctrl-C, so a benchmark or a manual session can run it in another process. Meanwhile a line
+`timestamps <rate key>` on stdin is answered with one JSON line: the receive times
+(`time.monotonic()`) of the requests counted under that key, such as `bot:<token>`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def main(argv: list[str] | None = None) -> None:
                 info[name] = getattr(fake, name)
         print(json.dumps(info), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            sys.stdin.read()
+            for line in sys.stdin:
+                command = line.split()
+                if len(command) == 2 and command[0] == "timestamps":
+                    print(json.dumps(fake.timestamps(command[1])), flush=True)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,10 @@ lease expired) is logged as a possible duplicate.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -144,6 +145,14 @@ def _setting(name: str, default: Any) -> Any:
 
 
 @dataclass
+class Run:
+    """A worker's back-to-back slots under one key: nobody else's slots start before
+    `end + tolerance` (see `limiter`). `end` grows as grants continue it."""
+
+    end: float
+
+
+@dataclass
 class Job:
     """One message on its way to a provider."""
 
@@ -155,6 +164,11 @@ class Job:
     keys: tuple[str, ...] = ()
     # A paced send must start by then or not at all (see `limiter.TOLERANCE`).
     deadline: float = float("inf")
+    # The most sends of this worker under `keys[0]` one second may hold (0: not paced).
+    window: int = 0
+    # The run of slots this job's slot belongs to (a late send may go while the run lasts
+    # a second beyond it).
+    run: Run | None = None
 
 
 @dataclass
@@ -178,13 +192,36 @@ class Stats:
     reclaimed: int = 0
     lost: int = 0  # answers that came back after our lease was taken over
     late: int = 0  # paced sends that missed their slot and took a new one
+    carried: int = 0  # paced sends that started late, within the tolerance
     held: int = 0  # to be tried again, but held back meanwhile (a campaign paused)
     by_code: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
         return ", ".join(f"{name} {getattr(self, name)}" for name in (
             "claimed", "sent", "retried", "failed", "dead", "skipped", "deferred", "reclaimed",
-            "lost", "late", "held"))
+            "lost", "late", "carried", "held"))
+
+
+class WindowLog:
+    """When this worker's latest paced sends started, per key: a send may start only when
+    fewer than its limit started in the last second. Slots are spaced for the rate, so this
+    holds back only the send one second of slots after a late one (see `limiter`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._starts: dict[str, deque[float]] = defaultdict(deque)
+
+    def admit(self, key: str, limit: int) -> float:
+        """Count a send starting now and return 0, or return the seconds until it may."""
+        with self._lock:
+            now = time.time()
+            starts = self._starts[key]
+            while starts and starts[0] <= now - 1.0 - limiter.WINDOW_GUARD:
+                starts.popleft()
+            if len(starts) < limit:
+                starts.append(now)
+                return 0.0
+            return starts[0] + 1.0 + limiter.WINDOW_GUARD - now
 
 
 class OutboxWorker:
@@ -197,6 +234,11 @@ class OutboxWorker:
         from tend.core.worker import new_worker_id
 
         self.worker_id = (worker_id or f"outbox-{new_worker_id()}")[:64]
+        # Who takes rate slots (see `limiter.take`): this worker object, not its id, which a
+        # restarted process may reuse.
+        self.holder = f"{self.worker_id}:{secrets.token_hex(4)}"
+        self.windows = WindowLog()
+        self._runs: dict[str, Run] = {}
         self.batch_size = batch_size or int(_setting("TEND_OUTBOX_BATCH", 200))
         self.concurrency = concurrency or int(_setting("TEND_OUTBOX_CONCURRENCY", 32))
         self.max_in_flight = max_in_flight or int(_setting("TEND_OUTBOX_MAX_IN_FLIGHT", 500))
@@ -306,6 +348,8 @@ class OutboxWorker:
                                      self._outgoing(message, verdict, account), 0.0,
                                      (account_key,)))
                 continue
+            if per_second is not None:
+                per_second = limiter.pacing_rate(per_second)
             self._pace(account, provider, items, per_second, per_chat, settled)
         return settled
 
@@ -351,38 +395,47 @@ class OutboxWorker:
                 seen[key] = wall + 1.0 / per_chat
                 go.append((message, verdict))
             items = go
+        window = limiter.window_limit(per_second) if per_second is not None else 0
         if items:
-            self._slot_and_submit(jobs, account_key, items, wall, per_second, per_chat, settled)
+            self._slot_and_submit(jobs, account_key, items, wall, per_second, per_chat, settled,
+                                  window)
             # How long the slots took to take and hand out: the next batch starts that far
             # ahead, with room to spare (quickly up, slowly down).
             spent = time.time() - began
             self.lead = min(limiter.MAX_LEAD, max(limiter.LEAD, 2 * spent, self.lead * 0.9))
         for message, verdict, ready_at in later:
             if per_second is not None:
-                one = limiter.take(account_key, per_second, 1, now=ready_at)
+                one = self._take(account_key, per_second, 1, ready_at)
                 if one.count == 0:
                     settled.append((message, Verdict("defer", reason="rate", to=verdict.to,
                                                      until=_at(max(one.start, ready_at)))))
                     continue
                 ready_at = one.start
             self._slot_and_submit(jobs, account_key, [(message, verdict)], ready_at, None,
-                                  per_chat, settled)
+                                  per_chat, settled, window)
 
     def _slot_and_submit(self, jobs: dict[Any, Job], account_key: str,
                          items: list[tuple[Message, Verdict]], wall: float,
                          per_second: float | None, per_chat: float | None,
-                         settled: list[Outcome | tuple[Message, Verdict]]) -> None:
+                         settled: list[Outcome | tuple[Message, Verdict]],
+                         window: int = 0) -> None:
         """Account slots from `wall` on (unless `per_second` is None: all at `wall`), then
-        each item's chat slot at its account slot; submit what got both."""
+        each item's chat slot at its account slot; submit what got both. `window` is the
+        account's limit per second for the sends' window check (0: none).
+
+        Messages without a slot come due again `limiter.PREFETCH` seconds before the slot
+        each would take next (as if nobody else took any meanwhile), so the next batch is
+        slotted while this one is still going out, and only about a horizon's worth of them
+        comes back each time."""
         account = jobs[items[0][0].pk].account
         slots: list[float] = [wall] * len(items)
         if per_second is not None:
-            grant = limiter.take(account_key, per_second, len(items), now=wall)
+            grant = self._take(account_key, per_second, len(items), wall)
             slots = [grant.slot(i) for i in range(grant.count)]
-            for message, verdict in items[grant.count:]:
+            for k, (message, verdict) in enumerate(items[grant.count:]):
                 settled.append((message, Verdict(
                     "defer", reason="rate", to=verdict.to,
-                    until=_at(max(grant.slot(grant.count), wall)))))
+                    until=_at(max(grant.slot(grant.count + k) - limiter.PREFETCH, wall)))))
             items = items[:grant.count]
         chat_grants: dict[str, limiter.Grant] = {}
         if per_chat is not None and items:
@@ -394,9 +447,14 @@ class OutboxWorker:
                 {f"chat:{account.pk}:{v.to}": slots[i] for i, (_m, v) in enumerate(items)},
                 per_chat, safety=limiter.CHAT_SAFETY)
         tolerance = limiter.tolerance()
+        if per_chat is not None:
+            # A chat's slots are spaced `CHAT_SAFETY` wider than its rate: a send may be late
+            # by no more than that margin (there is no window check per chat).
+            tolerance = min(tolerance, 1.0 / (per_chat * limiter.CHAT_SAFETY) - 1.0 / per_chat)
         for i, (message, verdict) in enumerate(items):
             job = jobs[message.pk]
             job.keys = (account_key,)
+            job.window = window
             if per_chat is not None:
                 chat_key = f"chat:{account.pk}:{verdict.to}"
                 chat = chat_grants[chat_key]
@@ -407,7 +465,28 @@ class OutboxWorker:
                 job.keys = (account_key, chat_key)
             job.not_before = slots[i]
             job.deadline = slots[i] + tolerance
+            job.run = self._runs.get(account_key) if window else None
             self._submit(job)
+
+    def _take(self, key: str, rate: float, n: int, now: float) -> limiter.Grant:
+        """`limiter.take` as this worker's holder, keeping track of its runs of slots."""
+        grant = limiter.take(key, rate, n, now=now, holder=self.holder)
+        if grant.count:
+            run = self._runs.get(key)
+            if grant.continued and run is not None and abs(run.end - grant.start) < 1e-6:
+                run.end = grant.end
+            else:
+                self._runs[key] = Run(grant.end)
+        return grant
+
+    def _may_go_late(self, job: Job, at: float) -> bool:
+        """Whether a paced send may still start at `at`: within the tolerance of its slot,
+        or (a send limited per account only) while its worker's run of slots lasts a second
+        beyond it, so nobody else's send can share its window (see `limiter`)."""
+        if at <= job.deadline:
+            return True
+        return (job.run is not None and len(job.keys) == 1
+                and at + 1.0 <= job.run.end + limiter.tolerance())
 
     @staticmethod
     def _outgoing(message: Message, verdict: Verdict, account: ChannelAccount
@@ -457,9 +536,19 @@ class OutboxWorker:
         if lease is not None and now >= lease.timestamp() - 0.5:
             # This worker stalled past its lease: another one may own the message by now.
             return Outcome(job, paused_until=now)
-        if now > job.deadline:
+        if not self._may_go_late(job, now):
             self.stats.late += 1
             return Outcome(job, paused_until=now)  # too late for its slot: take a new one
+        if job.window:
+            # Fewer than the limit of our sends in the last second, or wait (a send one
+            # second of slots after a late one).
+            while (wait_for := self.windows.admit(job.keys[0], job.window)) > 0:
+                if not self._may_go_late(job, time.time() + wait_for):
+                    self.stats.late += 1
+                    return Outcome(job, paused_until=time.time())
+                time.sleep(wait_for)
+            if time.time() > job.not_before + 0.001:
+                self.stats.carried += 1
         try:
             return Outcome(job, result=job.provider.send(job.account, job.outgoing))
         except SendError as exc:

@@ -257,6 +257,11 @@ class TelegramProvider(Provider):
 
     # -- sending ------------------------------------------------------------------------
 
+    def warm(self, account: ChannelAccount) -> None:
+        """Build the account's HTTP client before its first paced send (an SSL context takes
+        milliseconds, and every thread waits for the first one)."""
+        _client(api_base(account))
+
     def send(self, account: ChannelAccount, message: OutgoingMessage) -> SendResult:
         """`sendMessage`, or `sendPhoto` / `sendDocument` (the body as caption) for one
         attachment given by URL (`{"type": "image"|"document", "url": ...}`)."""

@@ -20,7 +20,7 @@ from tend.messaging.fakes.base import Delay
 from tend.messaging.models import ChannelAccount, Conversation, Message, Template
 from tend.messaging.outbox import backoff, limiter
 from tend.messaging.outbox.decide import quiet_until
-from tend.messaging.outbox.worker import OutboxWorker
+from tend.messaging.outbox.worker import OutboxWorker, WindowLog
 from tend.messaging.providers import Provider, SendResult
 from tend.messaging.providers import base as provider_base
 from tend.messaging.services.outbox import message_enqueue
@@ -334,14 +334,14 @@ def probe_whatsapp() -> RecordingWhatsApp:
 
 def test_limiter_hands_out_spaced_slots_within_the_horizon(db):
     t0 = 1_000_000.0
-    first = limiter.take("acct:test", 10, 50, now=t0)
+    first = limiter.take("acct:test", 10, 50, now=t0, horizon=1.0)
     assert first.count == 10  # slots from t0 to the one-second horizon at 10/s (÷ safety)
     assert first.start == t0
-    again = limiter.take("acct:test", 10, 50, now=t0 + 0.5)
+    again = limiter.take("acct:test", 10, 50, now=t0 + 0.5, horizon=1.0)
     assert again.count == 5 and again.start == pytest.approx(first.slot(10))
-    none = limiter.take("acct:test", 10, 50, now=t0 + 0.5)
+    none = limiter.take("acct:test", 10, 50, now=t0 + 0.5, horizon=1.0)
     assert none.count == 0 and none.start > t0 + 1.5
-    later = limiter.take("acct:test", 10, 5, now=t0 + 3)
+    later = limiter.take("acct:test", 10, 5, now=t0 + 3, horizon=1.0)
     assert later.count == 5 and later.start == t0 + 3
     slots = [g.slot(i) for g in (first, again, later) for i in range(g.count)]
     # No one-second window holds more than 10.
@@ -349,6 +349,31 @@ def test_limiter_hands_out_spaced_slots_within_the_horizon(db):
     limiter.pause("acct:test", 30, now=t0 + 5)
     assert limiter.take("acct:test", 10, 5, now=t0 + 6).count == 0
     assert limiter.take("acct:test", 10, 5, now=t0 + 35).count == 5
+
+
+def test_a_second_holder_starts_a_tolerance_after_the_first(db, settings):
+    settings.TEND_OUTBOX_RATE_TOLERANCE = 0.03
+    t0 = 2_000_000.0
+    a = limiter.take("acct:two", 10, 5, now=t0, holder="A")
+    assert (a.count, a.continued) == (5, False)
+    more = limiter.take("acct:two", 10, 5, now=t0 + 0.1, holder="A")
+    # Right after its own slots: continued, no gap.
+    assert more.continued and more.start == pytest.approx(a.end)
+    b = limiter.take("acct:two", 10, 5, now=t0 + 0.2, holder="B")
+    # Right after another holder's: A's sends up to the tolerance late cannot crowd B's.
+    assert not b.continued and b.start == pytest.approx(more.end + 0.03)
+    # A key idle for longer than the tolerance needs no gap.
+    c = limiter.take("acct:two", 10, 1, now=b.end + 1.0, holder="A")
+    assert c.start == pytest.approx(b.end + 1.0)
+
+
+def test_the_window_log_holds_a_send_one_second_after_a_late_one():
+    log = WindowLog()
+    assert log.admit("k", 2) == 0.0
+    assert log.admit("k", 2) == 0.0
+    wait = log.admit("k", 2)
+    assert 0.99 < wait <= 1.0 + limiter.WINDOW_GUARD
+    assert log.admit("other", 2) == 0.0
 
 
 def busiest_second(stamps: list[float]) -> int:
