@@ -15,7 +15,9 @@ in the same run and alternately (median of `--samples` after a warm-up):
 2. **count** — the page's total (`.count()` of the same queryset) against a hand-written
    `count(*)`;
 3. **scoped** — the page for a unit-scoped secretary of the region (no unit filter; the
-   visibility limit does the narrowing), against the hand-written page;
+   visibility limit does the narrowing), against the hand-written page; and the page for a
+   staff member without a scope (the API's usual caller: the statement checks that the
+   viewer still has no scope);
 4. **statement only** — our page's SQL statement, compiled once and run raw, against the
    hand-written page: what is left of the difference once the Python path (parameters,
    building the rows and the reasons) is set aside.
@@ -231,6 +233,18 @@ def _median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
 
+def _staff_actor(tenant: Any, stamp: int) -> Any:
+    """A staff member without a scoping unit (no limit), as the API's usual caller."""
+    from tend.core.actors import Actor
+    from tend.core.models import Membership, Role, User
+
+    user = User.objects.create_user(email=f"staff-{stamp}@bench.example", password=None)
+    membership = Membership.objects.create(tenant=tenant, user=user,
+                                           role=Role.objects.get(tenant=tenant, key="manager"))
+    return Actor(kind="user", user=user, membership=membership,
+                 permissions=membership.role.permission_set())
+
+
 def _scoped_actor(tenant: Any, region: Any, stamp: int) -> Any:
     """A staff member whose own contact is the region's secretary, limited to it."""
     from tend.community.models import UnitMembership
@@ -278,6 +292,7 @@ def run(members: int, others: int, samples: int, reuse: bool, explain: bool,
             info = seed(tenant, members, others, stamp)
         region, tenant_db = info["region"], info["tenant_db"]
         secretary = _scoped_actor(tenant, region, stamp)
+        staff = _staff_actor(tenant, stamp)
         print(f"database: {connection.vendor}; unit of {members:,} members, {others:,} "
               f"elsewhere (seeded in {info['seconds']:.1f} s)")
         now = datetime.now(tz=UTC)
@@ -314,6 +329,8 @@ def run(members: int, others: int, samples: int, reuse: bool, explain: bool,
             .values_list(*COLUMNS, *flag_names())[:PAGE].query.sql_with_params()
         cases = {
             "page (100 people + clauses)": (ours_page,
+                                            lambda: hand_page(tenant_db, region, bounds)),
+            "page, staff without a scope": (lambda: ours_page(staff),
                                             lambda: hand_page(tenant_db, region, bounds)),
             "count": (ours_count, lambda: hand_count(tenant_db, region, bounds)),
             "page, unit-scoped secretary": (lambda: ours_page(secretary, None),

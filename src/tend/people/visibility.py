@@ -32,6 +32,12 @@ def unregister_contact_scope(func: ContactScope) -> None:
         _scopes.remove(func)
 
 
+def registered_contact_scopes() -> tuple[ContactScope, ...]:
+    """The registered limits, in order (a caller that keeps work per limit checks which
+    limits apply)."""
+    return tuple(_scopes)
+
+
 def contact_scope_q(*, tenant: Any, actor: Any) -> Q | None:
     """The condition the actor's visible contacts satisfy, or None for no limit."""
     if actor is None or not _scopes:

@@ -173,15 +173,23 @@ class Attention:
         row's name and id), with the clauses that fired; filters as `people`. One query
         when the page's statement is kept (`care_attention_page`)."""
         from tend.community.selectors.care_attention_page import PageArgs, attention_page_rows
+        from tend.community.selectors.care_scope import remembered_scope
         from tend.people.visibility import contact_scope_q
 
-        scope = contact_scope_q(tenant=self.tenant, actor=actor)
         args = PageArgs(unit_path=unit.path if unit is not None else None,
                         mentor_id=mentor.pk if mentor is not None else None,
                         after=after, limit=limit)
+        # The viewer's unit limit as last seen, checked by the page's own statement; when it
+        # no longer holds (or is not known yet) it is read afresh.
+        check = remembered_scope(tenant=self.tenant, actor=actor)
+        found = (attention_page_rows(self, args, check.q, check) if check is not None
+                 else None)
+        if found is None:
+            scope = contact_scope_q(tenant=self.tenant, actor=actor)
+            found = attention_page_rows(self, args, scope) or []  # always read: no check
         labels = clause_labels(self.tenant)
         rows = []
-        for person, held in attention_page_rows(self, args, scope):
+        for person, held in found:
             chosen = [key for key, on in zip(CLAUSE_KEYS, held, strict=True) if on]
             rows.append(AttentionRow(person, [labels[k] for k in chosen], chosen))
         return rows

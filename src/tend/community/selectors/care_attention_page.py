@@ -42,6 +42,7 @@ from tend.people.models import Contact
 
 if TYPE_CHECKING:
     from tend.community.selectors.care_attention import Attention
+    from tend.community.selectors.care_scope import RememberedScope
 
 _MAX = 256
 _kept: OrderedDict[tuple[Any, ...], _Statement] = OrderedDict()
@@ -83,6 +84,7 @@ class PageArgs:
     mentor_id: Any = None
     after: tuple[str, Any] | None = None
     limit: int = 100
+    user_value: str | None = None  # the viewer's user id, when the statement checks a scope
 
 
 def _adapt_datetime(value: datetime) -> Any:
@@ -117,23 +119,25 @@ def _day_bounds(attention: Attention) -> tuple[datetime, datetime, Any]:
 
 
 def _compile(attention_at: Callable[[datetime], Attention], first: datetime, last: datetime,
-             args: PageArgs, scope: Q | None, token_qs: QuerySet[Any]
-             ) -> _Statement | None:
+             args: PageArgs, scope: Q | None, token_qs: QuerySet[Any],
+             checks_for: Callable[[str], dict[str, Any]] | None) -> _Statement | None:
     """The page's statement with its parameter slots, or None when a parameter moves within
     the day (the shape cannot be kept)."""
     stand_in = {"unit_path": f"{secrets.token_hex(16)}/" if args.unit_path is not None
                 else None,
                 "mentor": uuid.uuid4() if args.mentor_id is not None else None,
                 "after_name": "\x01" + secrets.token_hex(8) if args.after else None,
-                "after_id": uuid.uuid4() if args.after else None}
+                "after_id": uuid.uuid4() if args.after else None,
+                "user": str(uuid.uuid4()) if checks_for is not None else None}
+    checks = checks_for(stand_in["user"]) if checks_for is not None else {}
     after = (stand_in["after_name"], stand_in["after_id"]) if args.after else None
     compiled = []
     for instant in (first, last):
         qs = attention_at(instant).queryset(
             unit_path=stand_in["unit_path"], mentor_id=stand_in["mentor"], after=after,
             scope=scope)
-        qs = qs.annotate(**{VERSION_COLUMN: Subquery(token_qs)}).values_list(
-            *COLUMNS, *flag_names(), VERSION_COLUMN)
+        qs = qs.annotate(**{VERSION_COLUMN: Subquery(token_qs)}, **checks).values_list(
+            *COLUMNS, *flag_names(), VERSION_COLUMN, *checks)
         compiled.append(qs[:args.limit].query.sql_with_params())
     (sql, one), (sql_last, two) = compiled
     if sql != sql_last or len(one) != len(two):
@@ -156,7 +160,7 @@ def _compile(attention_at: Callable[[datetime], Attention], first: datetime, las
 def _adapt(slot: str, value: Any) -> Any:
     """A given value as the statement's parameter: ids as the database takes them, the
     unit's path as the prefix pattern of `path LIKE`."""
-    if slot == "after_name":
+    if slot in ("after_name", "user"):
         return value
     if slot == "unit_path":
         return connection.ops.prep_for_like_query(value) + "%"
@@ -180,7 +184,7 @@ def flag_names() -> list[str]:
 def _params(statement: _Statement, now: datetime, args: PageArgs) -> list[Any]:
     given = {"unit_path": args.unit_path, "mentor": args.mentor_id,
              "after_name": args.after[0] if args.after else None,
-             "after_id": args.after[1] if args.after else None}
+             "after_id": args.after[1] if args.after else None, "user": args.user_value}
     params = []
     for slot in statement.slots:
         if slot[0] == "c":
@@ -208,11 +212,16 @@ def forget_statements() -> None:
         _kept.clear()
 
 
-def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None
-                        ) -> list[tuple[AttentionPerson, tuple[bool, ...]]]:
+def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None,
+                        check: RememberedScope | None = None
+                        ) -> list[tuple[AttentionPerson, tuple[bool, ...]]] | None:
     """The page's people (ordered by name, then id) with their clause flags. One query when
     the statement is kept and still current; otherwise the statement is compiled (and kept
-    when the shape allows)."""
+    when the shape allows).
+
+    With `check` (the viewer's unit limit as last seen, `scope` being its `q`), the statement
+    also checks that limit: None when it no longer holds or the page is empty (the caller
+    reads the limit afresh and asks again without `check`)."""
     from tend.community.services.care_attention import attention_settings
     from tend.rules.models import FieldsVersion
     from tend.rules.registry import fields_version
@@ -221,41 +230,61 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None
     first, last, day = _day_bounds(attention)
     limits = tuple(sorted(attention_settings(tenant).items()))
     key = (connection.alias, connection.vendor, str(tenant.pk), get_language() or "", day,
-           limits, _scope_key(scope), args.unit_path is not None, args.mentor_id is not None,
-           args.after is not None, args.limit)
+           limits, check.key if check is not None else _scope_key(scope),
+           args.unit_path is not None, args.mentor_id is not None, args.after is not None,
+           args.limit)
+    if check is not None:
+        args = PageArgs(unit_path=args.unit_path, mentor_id=args.mentor_id, after=args.after,
+                        limit=args.limit, user_value=check.user_value)
+    extra = len(check.checks) if check is not None else 0
     held = _kept.get(key)
     if held is not None:
         rows = _run(held.sql, _params(held, attention.now, args))
-        current = rows[0][-1] if rows else fields_version(tenant)
+        if check is not None and (not rows or not check.holds(rows[0][-extra:])):
+            return None
+        current = rows[0][-1 - extra] if rows else fields_version(tenant)
         if current == held.token:
             with _lock:
                 if key in _kept:
                     _kept.move_to_end(key)
-            return _people(rows)
+            return _people(rows, extra)
     token = fields_version(tenant)  # read before compiling: a later change shows as stale
     token_qs = FieldsVersion.objects.filter(tenant_id=tenant.pk).values("token")[:1]
     from tend.community.selectors.care_attention import Attention
+    from tend.community.selectors.care_scope import remembered_scope_checks
 
-    statement = _compile(lambda at: Attention(tenant, at), first, last, args, scope, token_qs)
+    checks_for = None
+    if check is not None:
+        def checks_for(value: str) -> dict[str, Any]:
+            return remembered_scope_checks(tenant=tenant, paths=check.paths, user_value=value)
+
+    statement = _compile(lambda at: Attention(tenant, at), first, last, args, scope, token_qs,
+                         checks_for)
     if statement is None:
+        if check is not None:
+            return None
         qs = attention.queryset(unit_path=args.unit_path, mentor_id=args.mentor_id,
                                 after=args.after, scope=scope)
         return _people([(*row, token) for row in qs.values_list(*COLUMNS, *flag_names())
-                        [:args.limit]])
+                        [:args.limit]], 0)
     statement = _Statement(token=token, sql=statement.sql, slots=statement.slots)
     with _lock:
         _kept[key] = statement
         _kept.move_to_end(key)
         while len(_kept) > _MAX:
             _kept.popitem(last=False)
-    return _people(_run(statement.sql, _params(statement, attention.now, args)))
+    rows = _run(statement.sql, _params(statement, attention.now, args))
+    if check is not None and (not rows or not check.holds(rows[0][-extra:])):
+        return None
+    return _people(rows, extra)
 
 
-def _people(rows: list[tuple[Any, ...]]) -> list[tuple[AttentionPerson, tuple[bool, ...]]]:
-    width = len(COLUMNS)
+def _people(rows: list[tuple[Any, ...]], extra: int
+            ) -> list[tuple[AttentionPerson, tuple[bool, ...]]]:
+    width, flags = len(COLUMNS), len(flag_names())
     out = []
     for row in rows:
         pk = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
         out.append((AttentionPerson(pk, row[1], row[2], row[3]),
-                    tuple(bool(v) for v in row[width:-1])))
+                    tuple(bool(v) for v in row[width:width + flags])))
     return out

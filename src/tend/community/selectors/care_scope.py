@@ -12,30 +12,34 @@ actor's own contact).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from tend.community.models import Unit, UnitMembership, UnitRole
-from tend.community.selectors.care_units import current_q
 from tend.people.models import IdentityAlias
 
 
-def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
-    user = getattr(actor, "user", None)
-    if user is None or getattr(actor, "is_system", False):
-        return None
+def _scoping(tenant: Any, user_id: Any, today: date) -> QuerySet[UnitMembership]:
+    """The user's current SECRETARY or LEADER memberships with `scope_staff` (through the
+    contact their account is linked to)."""
     own = IdentityAlias.objects.filter(tenant=tenant, type="AUTH_USER",
-                                       value=str(user.pk)).values("contact_id")
-    rows = list(UnitMembership.objects.filter(
-        current_q(), tenant=tenant, scope_staff=True,
+                                       value=str(user_id)).values("contact_id")
+    return UnitMembership.objects.filter(
+        Q(until__isnull=True) | Q(until__gt=today), tenant=tenant, scope_staff=True,
         role__in=[UnitRole.SECRETARY, UnitRole.LEADER], contact_id__in=own)
-        .values_list("contact_id", "unit__path"))
-    if not rows:
+
+
+def _scope_of(tenant: Any, paths: tuple[str, ...], today: date) -> Q | None:
+    if not paths:
         return None
     inside = Q()
-    paths = sorted({path for _contact_id, path in rows})
     for path in paths:
         inside |= Q(path__startswith=path)
     # The actor's own contact passes too: their scoping membership is a current membership
@@ -43,7 +47,6 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
     # units' paths (literal prefixes, so PostgreSQL estimates the subtree from the path's
     # statistics and plans it as a semi-join) — no query for the units' ids first.
     units = Unit.objects.filter(inside, tenant=tenant).values("pk")
-    today = timezone.localdate()
     member = UnitMembership.objects.filter(Q(until__isnull=True) | Q(until__gt=today),
                                            tenant=tenant, unit_id__in=units,
                                            contact=OuterRef("pk"))
@@ -51,8 +54,85 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
     # What the limit depends on, for callers that keep statements built with it (the
     # attention page): the same key is the same SQL.
     scope.scope_key = (  # type: ignore[attr-defined]
-        "community.unit_scope", str(tenant.pk), tuple(paths), today.isoformat())
+        "community.unit_scope", str(tenant.pk), paths, today.isoformat())
     return scope
+
+
+def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
+    user = getattr(actor, "user", None)
+    if user is None or getattr(actor, "is_system", False):
+        return None
+    today = timezone.localdate()
+    paths = tuple(sorted(set(_scoping(tenant, user.pk, today)
+                             .values_list("unit__path", flat=True))))
+    _remember((str(tenant.pk), str(user.pk)), paths)
+    return _scope_of(tenant, paths, today)
+
+
+# The scoping paths last seen for each (organization, user) in this process, so a statement
+# built for them can run at once and check them in its own round trip (`remembered_scope`).
+_seen: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
+_SEEN_MAX = 1024
+_lock = threading.Lock()
+
+
+def _remember(key: tuple[str, str], paths: tuple[str, ...]) -> None:
+    with _lock:
+        _seen[key] = paths
+        _seen.move_to_end(key)
+        while len(_seen) > _SEEN_MAX:
+            _seen.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class RememberedScope:
+    """The unit limit of an actor as last seen (`q`, None for no limit), and what tells
+    whether it still holds: a statement that uses `q` also selects `checks` (two subqueries
+    on the actor's scoping memberships, the user's id `user_value` a parameter), and the
+    limit held at that statement when `holds(their values)`."""
+
+    q: Q | None
+    key: Any
+    paths: tuple[str, ...]
+    user_value: str
+    checks: dict[str, Any]
+
+    def holds(self, values: Sequence[Any]) -> bool:
+        scoping, outside = values
+        return int(scoping or 0) == len(self.paths) and int(outside or 0) == 0
+
+
+def remembered_scope_checks(*, tenant: Any, paths: tuple[str, ...], user_value: str
+                            ) -> dict[str, Any]:
+    """How many distinct scoping units the user has now, and how many of their scoping
+    memberships are outside `paths` (subqueries, for a select list)."""
+    scoping = _scoping(tenant, user_value, timezone.localdate())
+    count = (scoping.order_by().values("tenant_id")
+             .annotate(n=Count("unit__path", distinct=True)).values("n"))
+    outside = scoping.exclude(unit__path__in=paths) if paths else scoping
+    outside_count = (outside.order_by().values("tenant_id").annotate(n=Count("pk"))
+                     .values("n"))
+    return {"scope_scoping": Subquery(count), "scope_outside": Subquery(outside_count)}
+
+
+def remembered_scope(*, tenant: Any, actor: Any) -> RememberedScope | None:
+    """The actor's unit limit from memory (no query), when it is the only limit on contacts
+    and `unit_scope` saw this actor before in this process; else None."""
+    from tend.people.visibility import registered_contact_scopes
+
+    user = getattr(actor, "user", None)
+    if (user is None or getattr(actor, "is_system", False)
+            or registered_contact_scopes() != (unit_scope,)):
+        return None
+    paths = _seen.get((str(tenant.pk), str(user.pk)))
+    if paths is None:
+        return None
+    today = timezone.localdate()
+    value = str(user.pk)
+    return RememberedScope(
+        q=_scope_of(tenant, paths, today), key=("remembered", paths, today.isoformat()),
+        paths=paths, user_value=value,
+        checks=remembered_scope_checks(tenant=tenant, paths=paths, user_value=value))
 
 
 def register() -> None:

@@ -164,6 +164,10 @@ def test_a_unit_scoped_secretary_stays_limited_when_the_scope_changes(
                   permissions=membership.role.permission_set())
     assert page(tenant, actor=actor) == [("Ana", ["practice"]), ("Ben", ["lesson"])]
     assert page(tenant, actor=actor) == orm_page(tenant, actor=actor)
+    # The limit as last seen is checked by the page's own statement: one query.
+    with CaptureQueriesContext(connection) as queries:
+        assert page(tenant, actor=actor) == [("Ana", ["practice"]), ("Ben", ["lesson"])]
+    assert len(queries) == 1
     assert page(tenant, actor=actor, unit=world["nizwa"]) == []
     # Moved to Nizwa: the next page is Nizwa's (and Sara's own unit membership there).
     unit_membership_end(tenant=tenant, actor=world["actor"], membership=role,
@@ -171,9 +175,30 @@ def test_a_unit_scoped_secretary_stays_limited_when_the_scope_changes(
     unit_membership_add(tenant=tenant, actor=world["actor"], unit=world["nizwa"],
                         contact=sara, role="SECRETARY", scope_staff=True)
     assert page(tenant, actor=actor) == [("Cy", ["practice"])]
+    # Nizwa moved under Seeb: the scope (Nizwa's subtree) has a new path.
+    from tend.community.services.care_units import unit_update
+
+    unit_update(tenant=tenant, actor=world["actor"], unit=world["nizwa"], parent=world["seeb"],
+                move=True)
+    assert page(tenant, actor=actor) == [("Cy", ["practice"])]
+    # Seeb under Nizwa instead: Seeb's people join the scope at the next page.
+    unit_update(tenant=tenant, actor=world["actor"], unit=world["nizwa"], parent=world["oman"],
+                move=True)
+    unit_update(tenant=tenant, actor=world["actor"], unit=world["seeb"], parent=world["nizwa"],
+                move=True)
+    assert page(tenant, actor=actor) == [("Ana", ["practice"]), ("Ben", ["lesson"]),
+                                         ("Cy", ["practice"])]
     # No longer a scoping secretary: everyone.
     UnitMembership.objects.filter(contact=sara).update(scope_staff=False)
     assert [name for name, _ in page(tenant, actor=actor)] == ["Ana", "Ben", "Cy", "Dee"]
     client = signed_in(secretary, tenant)
     assert [i["name"] for i in client.get(f"{API}/community/attention").json()["items"]] == [
         "Ana", "Ben", "Cy", "Dee"]
+    # A secretary again, of Seeb (now inside Nizwa): limited again at the next page.
+    UnitMembership.objects.filter(contact=sara, unit=world["nizwa"]).update(scope_staff=True)
+    unit_membership_add(tenant=tenant, actor=world["actor"], unit=world["seeb"],
+                        contact=sara, role="LEADER", scope_staff=True)
+    assert page(tenant, actor=actor) == [("Ana", ["practice"]), ("Ben", ["lesson"]),
+                                         ("Cy", ["practice"])]
+    UnitMembership.objects.filter(contact=sara, unit=world["nizwa"]).update(scope_staff=False)
+    assert page(tenant, actor=actor) == [("Ana", ["practice"]), ("Ben", ["lesson"])]
