@@ -202,3 +202,16 @@ def test_a_unit_scoped_secretary_stays_limited_when_the_scope_changes(
                                          ("Cy", ["practice"])]
     UnitMembership.objects.filter(contact=sara, unit=world["nizwa"]).update(scope_staff=False)
     assert page(tenant, actor=actor) == [("Ana", ["practice"]), ("Ben", ["lesson"])]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Muscat"])
+def test_the_statement_is_kept_in_the_organization_s_time_zone(scoped, world, zone):
+    scoped.time_zone = zone
+    scoped.save(update_fields=["time_zone"])
+    for now in (NOON - timedelta(hours=11), NOON - timedelta(hours=1), NOON + timedelta(hours=1),
+                NOON + timedelta(hours=11)):
+        first = page(scoped, now=now, unit=world["oman"])
+        assert first == orm_page(scoped, now=now, unit=world["oman"])
+        with CaptureQueriesContext(connection) as queries:
+            assert page(scoped, now=now, unit=world["oman"]) == first
+        assert len(queries) == 1
