@@ -1,6 +1,7 @@
 """What the inbox part of messaging registers (called from `registration.register`): the
 Inbox page, the contact page's Conversations panel, the periodic jobs waking snoozed
-conversations and notifying staff of due tasks, and the demo conversations."""
+conversations, notifying staff of due tasks and sweeping inbound events nobody drains, and
+the demo conversations."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 WAKE_SECONDS = 60
 TASK_DUE_SECONDS = 60
+INBOUND_SWEEP_SECONDS = 60
 
 
 def wake_snoozed(due_at: datetime) -> int:
@@ -21,6 +23,13 @@ def wake_snoozed(due_at: datetime) -> int:
     return Conversation.objects.filter(
         status=ConversationStatus.SNOOZED, snoozed_until__lte=timezone.now(),
     ).update(status=ConversationStatus.OPEN, snoozed_until=None, updated_at=timezone.now())
+
+
+def inbound_sweep(due_at: datetime) -> int:
+    """Drain accounts whose inbound events wait with nobody draining them (after a crash)."""
+    from tend.messaging.services.inbound_drain import inbound_sweep as sweep
+
+    return sweep()
 
 
 def notify_due_tasks(due_at: datetime) -> Any:
@@ -47,4 +56,5 @@ def register() -> None:
                            permission="conversations.view", order=250)
     register_periodic("messaging.wake_snoozed", WAKE_SECONDS, wake_snoozed)
     register_periodic("messaging.notify_due_tasks", TASK_DUE_SECONDS, notify_due_tasks)
+    register_periodic("messaging.inbound_sweep", INBOUND_SWEEP_SECONDS, inbound_sweep)
     register_demo(load_inbox_demo, order=410)

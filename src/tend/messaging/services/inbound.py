@@ -1,12 +1,12 @@
-"""Inbound events: stored raw first, processed in the background.
+"""Inbound events: what processing one does.
 
-`inbound_store` runs in the webhook request after the provider verified the signature: it
-cuts the body into events and inserts them, ignoring the ones already stored (the unique
-`(account, event_id)`), so a provider re-delivering an update — even 20 copies at once — is
-stored once and processed once. Each new event is processed after commit by
-`process_inbound_event`: the sender is resolved to a contact (created if new), the message is
-appended to the conversation with an activity on the timeline, then bot commands and flows get
-their turn. Delivery statuses move the outbound message they are about.
+Events are stored raw in the webhook request and drained per account in the background
+(`services.inbound_drain`: `inbound_store`, `inbound_drain`), so a provider re-delivering an
+update — even 20 copies at once — is stored once and processed once. Processing a message
+resolves the sender to a contact (created if new) and appends the message to the
+conversation with an activity on the timeline, then bot commands and flows get their turn
+(`apply_message`). Delivery statuses move the outbound message they are about
+(`message_apply_status`).
 """
 
 from __future__ import annotations
@@ -18,22 +18,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tend.core.actors import Actor
-from tend.core.background import enqueue_on_commit
 from tend.core.models import Tenant
 from tend.messaging.choices import (
     DELIVERY_ORDER,
     ConversationStatus,
-    InboundStatus,
     MessageDirection,
     MessageStatus,
 )
-from tend.messaging.models import ChannelAccount, Conversation, InboundEvent, Message
-from tend.messaging.providers import (
-    InboundItem,
-    ParsedMessage,
-    StatusUpdate,
-    provider_for,
-)
+from tend.messaging.models import ChannelAccount, Conversation, Message
+from tend.messaging.providers import ParsedMessage, StatusUpdate
+from tend.messaging.services.inbound_drain import inbound_retry, inbound_store
 from tend.messaging.signals import message_received, message_status_changed
 from tend.people.choices import ActivityCategory
 from tend.people.models import Contact
@@ -45,73 +39,8 @@ logger = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
 PREVIEW_CHARS = 200
 
-
-def inbound_store(*, account: ChannelAccount, items: list[InboundItem]) -> list[InboundEvent]:
-    """Store `items` of `account`; returns the ones that were new (and enqueues them).
-
-    Run inside `tenant_scope(account.tenant)`.
-    """
-    tenant = account.tenant
-    new: list[InboundEvent] = []
-    with transaction.atomic():
-        for item in items:
-            if InboundEvent.objects.filter(tenant=tenant, account=account,
-                                           event_id=item.event_id).exists():
-                continue
-            try:
-                with transaction.atomic():
-                    event = InboundEvent.objects.create(
-                        tenant=tenant, account=account, event_id=item.event_id[:200],
-                        kind=item.kind[:20], payload=item.payload)
-            except IntegrityError:
-                continue  # the same event stored by a concurrent request
-            new.append(event)
-        if new:
-            ChannelAccount.objects.filter(pk=account.pk).update(last_inbound_at=timezone.now())
-    from tend.messaging.tasks import process_inbound_event
-
-    for event in new:
-        enqueue_on_commit(process_inbound_event, tenant, str(event.pk))
-    return new
-
-
-def inbound_process(*, tenant: Tenant, event_id: str) -> InboundEvent | None:
-    """Process one stored event once; safe to call again (a processed event is left alone)."""
-    with transaction.atomic():
-        event = (InboundEvent.objects.select_for_update().select_related("account")
-                 .filter(tenant=tenant, pk=event_id).first())
-        if event is None or event.status != InboundStatus.PENDING:
-            return event
-        event.attempts += 1
-        account = event.account
-        try:
-            with transaction.atomic():
-                results = provider_for(account.kind).parse(
-                    account, InboundItem(event.event_id, event.kind, event.payload))
-                for result in results:
-                    if isinstance(result, ParsedMessage):
-                        _apply_message(tenant, account, result)
-                    elif isinstance(result, StatusUpdate):
-                        message_apply_status(tenant=tenant, account=account, update=result)
-        except Exception as exc:  # a bad event must not block the others; it is kept
-            logger.exception("inbound event %s failed", event.pk)
-            event.status = InboundStatus.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-        else:
-            event.status = InboundStatus.PROCESSED if results else InboundStatus.IGNORED
-            event.error = ""
-        event.processed_at = timezone.now()
-        event.save(update_fields=["status", "attempts", "error", "processed_at", "updated_at"])
-    return event
-
-
-def inbound_retry(*, tenant: Tenant, event: InboundEvent) -> None:
-    """Put a failed event back in line."""
-    InboundEvent.objects.filter(tenant=tenant, pk=event.pk).update(
-        status=InboundStatus.PENDING, error="")
-    from tend.messaging.tasks import process_inbound_event
-
-    enqueue_on_commit(process_inbound_event, tenant, str(event.pk))
+__all__ = ["apply_message", "conversation_for", "inbound_append", "inbound_retry",
+           "inbound_store", "message_apply_status"]
 
 
 def conversation_for(*, tenant: Tenant, account: ChannelAccount, contact: Contact,
@@ -133,7 +62,9 @@ def conversation_for(*, tenant: Tenant, account: ChannelAccount, contact: Contac
     return conversation
 
 
-def _apply_message(tenant: Tenant, account: ChannelAccount, parsed: ParsedMessage) -> Message:
+def apply_message(tenant: Tenant, account: ChannelAccount, parsed: ParsedMessage) -> Message:
+    """Append `parsed` from whoever sent it: the sender is resolved to a contact by their
+    identities (created if new), then `inbound_append`. Once per provider message id."""
     actor = Actor.system()
     dedupe_key = f"in:{account.pk}:{parsed.provider_message_id}"[:200]
     existing = Message.objects.filter(tenant=tenant, dedupe_key=dedupe_key).first()

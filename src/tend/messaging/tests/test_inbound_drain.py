@@ -1,0 +1,216 @@
+"""Inbound events are stored raw by the webhook and drained per account: one drain job per
+burst, every event processed in order, events stored while the drain runs not left behind,
+a failing event recorded while the others go on, and re-runs that change nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tend.core.tenancy import system_scope, tenant_scope
+from tend.core.worker import TendWorker
+from tend.messaging.choices import InboundStatus
+from tend.messaging.fakes.pytest_plugin import fake_telegram  # noqa: F401
+from tend.messaging.models import ChannelAccount, InboundDrain, InboundEvent, Message
+from tend.messaging.providers import provider_for
+from tend.messaging.services import inbound, inbound_drain
+from tend.messaging.services.inbound_drain import (
+    SWEEP_AFTER,
+    events_store,
+    inbound_retry,
+    inbound_store,
+    inbound_sweep,
+)
+from tend.messaging.tasks import process_inbound_event
+from tend.messaging.tests.telegram_helpers import connect_bot, post_update
+
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+DRAIN_TASK = "tend.messaging.tasks.drain_inbound"
+
+
+@pytest.fixture
+def bot(scoped, fake_telegram):  # noqa: F811
+    return connect_bot(scoped, fake_telegram)
+
+
+def items(bot: ChannelAccount, update: dict[str, Any]) -> list[Any]:
+    return provider_for("TELEGRAM").split(bot, json.dumps(update).encode())
+
+
+def store(bot: ChannelAccount, fake: Any, text: str, chat_id: int = 700_001) -> list[Any]:
+    """Store one update without asking for a drain (as a webhook does before it asks)."""
+    return events_store(account=bot, items=items(bot, fake.make_update(text, chat_id=chat_id)))
+
+
+def bodies() -> list[str]:
+    return list(Message.objects.order_by("created_at", "id").values_list("body", flat=True))
+
+
+def statuses() -> dict[str, str]:
+    return {e.payload["message"]["text"]: e.status for e in InboundEvent.objects.all()}
+
+
+def test_a_burst_of_updates_makes_one_drain_job_that_processes_them_in_order(
+        scoped, fake_telegram, bot, client, django_capture_on_commit_callbacks):  # noqa: F811
+    texts = [f"update {n}" for n in range(12)]
+    with override_settings(TASKS=DB_TASKS):
+        with django_capture_on_commit_callbacks(execute=True):
+            answers = [post_update(client, fake_telegram,
+                                   fake_telegram.make_update(text, chat_id=700_001)).json()
+                       for text in texts]
+        assert answers == [{"received": 1, "new": 1}] * 12
+        assert list(DBTaskResult.objects.values_list("task_path", flat=True)) == [DRAIN_TASK]
+        assert set(statuses().values()) == {InboundStatus.PENDING}
+
+        assert TendWorker(worker_id="w-drain").run_until_idle() == 1
+
+    assert statuses() == dict.fromkeys(texts, InboundStatus.PROCESSED)
+    assert bodies() == texts
+    drain = InboundDrain.objects.get(account=bot)
+    assert (drain.requested_at, drain.lease_until, drain.leased_by) == (None, None, "")
+    assert ChannelAccount.objects.get(pk=bot.pk).last_inbound_at is not None
+
+
+def test_after_a_drain_the_next_update_asks_for_a_new_one(
+        scoped, fake_telegram, bot, client, django_capture_on_commit_callbacks):  # noqa: F811
+    with override_settings(TASKS=DB_TASKS):
+        for text in ("first", "second"):
+            with django_capture_on_commit_callbacks(execute=True):
+                post_update(client, fake_telegram, fake_telegram.make_update(text))
+            assert TendWorker(worker_id="w-drain").run_until_idle() == 1
+        assert DBTaskResult.objects.filter(task_path=DRAIN_TASK).count() == 2
+    assert bodies() == ["first", "second"]
+
+
+def test_an_update_stored_when_the_drain_has_claimed_its_last_batch_is_processed(
+        scoped, fake_telegram, bot, monkeypatch, django_capture_on_commit_callbacks):  # noqa: F811
+    store(bot, fake_telegram, "before")
+    release = inbound_drain._release
+    arrived: list[Any] = []
+
+    def release_after_a_late_update(*args: Any, **kwargs: Any) -> None:
+        if not arrived:  # the webhook of "late" runs between the last claim and the release
+            arrived.extend(inbound_store(account=bot, items=items(
+                bot, fake_telegram.make_update("late", chat_id=700_001))))
+        release(*args, **kwargs)
+
+    monkeypatch.setattr(inbound_drain, "_release", release_after_a_late_update)
+    with override_settings(TASKS=DB_TASKS), django_capture_on_commit_callbacks(execute=True):
+        result = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+        # The drain was still requested when "late" came: its webhook enqueued nothing.
+        assert DBTaskResult.objects.count() == 0
+
+    assert len(arrived) == 1
+    assert (result.processed, result.passes) == (2, 2)
+    assert statuses() == {"before": InboundStatus.PROCESSED, "late": InboundStatus.PROCESSED}
+    assert bodies() == ["before", "late"]
+
+
+def test_a_failing_event_is_recorded_with_its_error_and_the_others_proceed(
+        scoped, fake_telegram, bot, monkeypatch):  # noqa: F811
+    apply_message = inbound.apply_message
+
+    def apply_or_fail(tenant: Any, account: Any, parsed: Any) -> Any:
+        message = apply_message(tenant, account, parsed)
+        if parsed.text == "boom":
+            raise ValueError("cannot take this one")
+        return message
+
+    monkeypatch.setattr(inbound, "apply_message", apply_or_fail)
+    for text in ("one", "boom", "three"):
+        store(bot, fake_telegram, text)
+
+    result = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+
+    assert (result.processed, result.failed) == (2, 1)
+    assert statuses() == {"one": InboundStatus.PROCESSED, "boom": InboundStatus.FAILED,
+                          "three": InboundStatus.PROCESSED}
+    failed = InboundEvent.objects.get(status=InboundStatus.FAILED)
+    assert (failed.error, failed.attempts) == ("ValueError: cannot take this one", 1)
+    assert failed.processed_at is not None
+    # What the failing event wrote before it failed is rolled back with its savepoint.
+    assert bodies() == ["one", "three"]
+
+
+def test_running_the_drain_again_changes_nothing_and_a_retried_event_is_processed(
+        scoped, fake_telegram, bot, monkeypatch, django_capture_on_commit_callbacks):  # noqa: F811
+    apply_message = inbound.apply_message
+    broken = {"on": True}
+
+    def apply_unless_broken(tenant: Any, account: Any, parsed: Any) -> Any:
+        if broken["on"] and parsed.text == "flaky":
+            raise RuntimeError("provider hiccup")
+        return apply_message(tenant, account, parsed)
+
+    monkeypatch.setattr(inbound, "apply_message", apply_unless_broken)
+    for text in ("hello", "flaky"):
+        store(bot, fake_telegram, text)
+    first = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+    again = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+
+    assert (first.processed, first.failed) == (1, 1)
+    assert (again.processed, again.failed, again.passes) == (0, 0, 1)
+    assert bodies() == ["hello"]
+    assert InboundEvent.objects.get(status=InboundStatus.PROCESSED).attempts == 1
+
+    broken["on"] = False
+    event = InboundEvent.objects.get(status=InboundStatus.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_retry(tenant=scoped, event=event)
+    event.refresh_from_db()
+    assert (event.status, event.error, event.attempts) == (InboundStatus.PROCESSED, "", 2)
+    assert bodies() == ["hello", "flaky"]
+
+
+def test_a_task_of_the_earlier_one_per_event_kind_drains_the_account(
+        scoped, fake_telegram, bot):  # noqa: F811
+    [event] = store(bot, fake_telegram, "queued before the upgrade")
+    store(bot, fake_telegram, "and its neighbour")
+
+    assert process_inbound_event.call(str(scoped.pk), str(event.pk)) == {
+        "processed": 2, "ignored": 0, "failed": 0, "passes": 1}
+    assert bodies() == ["queued before the upgrade", "and its neighbour"]
+
+
+def test_a_drain_returns_while_another_holds_the_account_and_takes_over_a_run_out_lease(
+        scoped, fake_telegram, bot):  # noqa: F811
+    store(bot, fake_telegram, "waiting")
+    now = timezone.now()
+    InboundDrain.objects.create(tenant=scoped, account=bot, requested_at=now,
+                                lease_until=now + timedelta(minutes=1), leased_by="other")
+
+    held = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+    assert (held.passes, held.processed) == (0, 0)
+    assert statuses() == {"waiting": InboundStatus.PENDING}
+
+    InboundDrain.objects.filter(account=bot).update(lease_until=now - timedelta(seconds=1))
+    taken = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+    assert (taken.passes, taken.processed) == (1, 1)
+    assert statuses() == {"waiting": InboundStatus.PROCESSED}
+
+
+def test_the_sweep_drains_events_nobody_drains(scoped, fake_telegram, bot,  # noqa: F811
+                                               django_capture_on_commit_callbacks):
+    store(bot, fake_telegram, "stored just before a crash")
+    now = timezone.now()
+    with system_scope():
+        assert inbound_sweep(now=now) == 0  # too recent: a drain may be on its way
+    later = now + SWEEP_AFTER + timedelta(seconds=1)
+    InboundDrain.objects.create(tenant=scoped, account=bot, requested_at=now,
+                                lease_until=later + timedelta(minutes=1), leased_by="alive")
+    with system_scope():
+        assert inbound_sweep(now=later) == 0  # a live drainer holds it
+
+    InboundDrain.objects.filter(account=bot).update(lease_until=now)  # it died
+    with system_scope(), django_capture_on_commit_callbacks(execute=True):
+        assert inbound_sweep(now=later) == 1
+    with tenant_scope(scoped):
+        assert statuses() == {"stored just before a crash": InboundStatus.PROCESSED}
+    with system_scope():
+        assert inbound_sweep(now=later) == 0
