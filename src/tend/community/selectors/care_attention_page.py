@@ -123,19 +123,18 @@ def _compile(attention_at: Callable[[datetime], Attention], first: datetime, las
              checks_for: Callable[[str], dict[str, Any]] | None) -> _Statement | None:
     """The page's statement with its parameter slots, or None when a parameter moves within
     the day (the shape cannot be kept)."""
-    stand_in = {"unit_path": f"{secrets.token_hex(16)}/" if args.unit_path is not None
-                else None,
-                "mentor": uuid.uuid4() if args.mentor_id is not None else None,
-                "after_name": "\x01" + secrets.token_hex(8) if args.after else None,
-                "after_id": uuid.uuid4() if args.after else None,
-                "user": str(uuid.uuid4()) if checks_for is not None else None}
-    checks = checks_for(stand_in["user"]) if checks_for is not None else {}
-    after = (stand_in["after_name"], stand_in["after_id"]) if args.after else None
+    unit_path = f"{secrets.token_hex(16)}/" if args.unit_path is not None else None
+    mentor = uuid.uuid4() if args.mentor_id is not None else None
+    after = ("\x01" + secrets.token_hex(8), uuid.uuid4()) if args.after else None
+    user = str(uuid.uuid4()) if checks_for is not None else None
+    stand_in: dict[str, Any] = {"unit_path": unit_path, "mentor": mentor,
+                                "after_name": after[0] if after else None,
+                                "after_id": after[1] if after else None, "user": user}
+    checks = checks_for(user) if checks_for is not None and user is not None else {}
     compiled = []
     for instant in (first, last):
-        qs = attention_at(instant).queryset(
-            unit_path=stand_in["unit_path"], mentor_id=stand_in["mentor"], after=after,
-            scope=scope)
+        qs = attention_at(instant).queryset(unit_path=unit_path, mentor_id=mentor,
+                                            after=after, scope=scope)
         qs = qs.annotate(**{VERSION_COLUMN: Subquery(token_qs)}, **checks).values_list(
             *COLUMNS, *flag_names(), VERSION_COLUMN, *checks)
         compiled.append(qs[:args.limit].query.sql_with_params())
