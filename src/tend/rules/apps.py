@@ -9,5 +9,9 @@ class RulesConfig(AppConfig):
 
     def ready(self) -> None:
         from tend.core.modules import NavEntry, register_nav_entry
+        from tend.core.signals import tenant_created
+        from tend.rules.registry import fields_version_create
+
+        tenant_created.connect(fields_version_create, dispatch_uid="rules.fields_version")
 
         register_nav_entry("people", NavEntry(_("Try a rule"), "rules:try", "contacts.view"))

@@ -187,12 +187,24 @@ def fields_for(tenant: Tenant) -> dict[str, RuleField]:
 def fields_version(tenant: Tenant) -> str:
     """The organization's rule-configuration token: a new random value whenever a model named
     in `changes_with` is saved or deleted (a value is never reused, so a change rolled back
-    cannot make an older registry look current). Created on first read."""
+    cannot make an older registry look current). The row is made with the organization
+    (`fields_version_create`); reading never writes, and an organization without one reads
+    "" until its first change."""
     from tend.rules.models import FieldsVersion
 
     found = list(FieldsVersion.objects.filter(tenant_id=tenant.pk)
                  .values_list("token", flat=True)[:1])
-    return str(found[0]) if found else bump_fields_version(tenant.pk)
+    return str(found[0]) if found else ""
+
+
+def fields_version_create(sender: Any = None, *, tenant: Tenant, **kwargs: Any) -> None:
+    """Give a new organization its token row (a `tenant_created` receiver; an existing row
+    is kept)."""
+    from tend.rules.models import FieldsVersion
+
+    FieldsVersion.objects.bulk_create([FieldsVersion(tenant_id=tenant.pk,
+                                                     token=uuid.uuid4().hex)],
+                                      ignore_conflicts=True)
 
 
 def bump_fields_version(tenant_id: Any) -> str:

@@ -113,3 +113,22 @@ def test_building_a_kept_registry_costs_one_query(scoped, django_assert_num_quer
     fields_for(scoped)
     with django_assert_num_queries(1):
         fields_for(scoped)
+
+
+def test_the_token_row_is_made_with_the_organization_and_reading_never_writes(
+        make_tenant, django_assert_num_queries):
+    from tend.core.models import Tenant
+    from tend.rules.registry import bump_fields_version, fields_version
+
+    made = make_tenant(name="Fresh Club")
+    with tenant_scope(made):
+        [row] = FieldsVersion.objects.filter(tenant=made)
+        assert len(row.token) == 32
+        assert fields_version(made) == row.token
+    bare = Tenant.objects.create(name="Bare", slug="bare")  # made without the service
+    with tenant_scope(bare):
+        with django_assert_num_queries(1):
+            assert fields_version(bare) == ""
+        assert not FieldsVersion.objects.filter(tenant=bare).exists()
+        token = bump_fields_version(bare.pk)  # the first change makes the row
+        assert fields_version(bare) == token != ""
