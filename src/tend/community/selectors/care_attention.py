@@ -182,7 +182,7 @@ class Attention:
         # The viewer's unit limit as last seen, checked by the page's own statement; when it
         # no longer holds (or is not known yet) it is read afresh.
         check = remembered_scope(tenant=self.tenant, actor=actor)
-        found = (attention_page_rows(self, args, check.q, check) if check is not None
+        found = (attention_page_rows(self, args, None, check) if check is not None
                  else None)
         if found is None:
             scope = contact_scope_q(tenant=self.tenant, actor=actor)

@@ -218,7 +218,7 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None,
     the statement is kept and still current; otherwise the statement is compiled (and kept
     when the shape allows).
 
-    With `check` (the viewer's unit limit as last seen, `scope` being its `q`), the statement
+    With `check` (the viewer's unit limit as last seen; `scope` is then its `q()`), the statement
     also checks that limit: None when it no longer holds or the page is empty (the caller
     reads the limit afresh and asks again without `check`)."""
     from tend.community.services.care_attention import attention_settings
@@ -235,7 +235,7 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None,
     if check is not None:
         args = PageArgs(unit_path=args.unit_path, mentor_id=args.mentor_id, after=args.after,
                         limit=args.limit, user_value=check.user_value)
-    extra = len(check.checks) if check is not None else 0
+    extra = 2 if check is not None else 0  # the check's two columns
     held = _kept.get(key)
     if held is not None:
         rows = _run(held.sql, _params(held, attention.now, args))
@@ -250,13 +250,10 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None,
     token = fields_version(tenant)  # read before compiling: a later change shows as stale
     token_qs = FieldsVersion.objects.filter(tenant_id=tenant.pk).values("token")[:1]
     from tend.community.selectors.care_attention import Attention
-    from tend.community.selectors.care_scope import remembered_scope_checks
 
     checks_for = None
     if check is not None:
-        def checks_for(value: str) -> dict[str, Any]:
-            return remembered_scope_checks(tenant=tenant, paths=check.paths, user_value=value)
-
+        scope, checks_for = check.q(), check.checks
     statement = _compile(lambda at: Attention(tenant, at), first, last, args, scope, token_qs,
                          checks_for)
     if statement is None:

@@ -86,27 +86,38 @@ def _remember(key: tuple[str, str], paths: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class RememberedScope:
-    """The unit limit of an actor as last seen (`q`, None for no limit), and what tells
-    whether it still holds: a statement that uses `q` also selects `checks` (two subqueries
-    on the actor's scoping memberships, the user's id `user_value` a parameter), and the
-    limit held at that statement when `holds(their values)`."""
+    """The unit limit of an actor as last seen (`q()`, None for no limit), and what tells
+    whether it still holds: a statement that uses `q()` also selects `checks(user_value)`
+    (two subqueries on the actor's scoping memberships, the user's id a parameter), and the
+    limit held at that statement when `holds(their values)`. Building the limit and the
+    checks is left to the caller that compiles a statement (none when it keeps one)."""
 
-    q: Q | None
-    key: Any
+    tenant: Any
     paths: tuple[str, ...]
+    today: date
     user_value: str
-    checks: dict[str, Any]
+
+    @property
+    def key(self) -> Any:
+        return ("remembered", self.paths, self.today.isoformat())
+
+    def q(self) -> Q | None:
+        return _scope_of(self.tenant, self.paths, self.today)
+
+    def checks(self, user_value: str) -> dict[str, Any]:
+        return remembered_scope_checks(tenant=self.tenant, paths=self.paths,
+                                       user_value=user_value, today=self.today)
 
     def holds(self, values: Sequence[Any]) -> bool:
         scoping, outside = values
         return int(scoping or 0) == len(self.paths) and int(outside or 0) == 0
 
 
-def remembered_scope_checks(*, tenant: Any, paths: tuple[str, ...], user_value: str
-                            ) -> dict[str, Any]:
+def remembered_scope_checks(*, tenant: Any, paths: tuple[str, ...], user_value: str,
+                            today: date) -> dict[str, Any]:
     """How many distinct scoping units the user has now, and how many of their scoping
     memberships are outside `paths` (subqueries, for a select list)."""
-    scoping = _scoping(tenant, user_value, timezone.localdate())
+    scoping = _scoping(tenant, user_value, today)
     count = (scoping.order_by().values("tenant_id")
              .annotate(n=Count("unit__path", distinct=True)).values("n"))
     outside = scoping.exclude(unit__path__in=paths) if paths else scoping
@@ -127,12 +138,8 @@ def remembered_scope(*, tenant: Any, actor: Any) -> RememberedScope | None:
     paths = _seen.get((str(tenant.pk), str(user.pk)))
     if paths is None:
         return None
-    today = timezone.localdate()
-    value = str(user.pk)
-    return RememberedScope(
-        q=_scope_of(tenant, paths, today), key=("remembered", paths, today.isoformat()),
-        paths=paths, user_value=value,
-        checks=remembered_scope_checks(tenant=tenant, paths=paths, user_value=value))
+    return RememberedScope(tenant=tenant, paths=paths, today=timezone.localdate(),
+                           user_value=str(user.pk))
 
 
 def register() -> None:
