@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -203,6 +203,10 @@ def _clean_channels(tenant: Tenant, value: Any, errors: dict[str, list[str]]) ->
     return cleaned
 
 
+def _whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _clean(tenant: Tenant, data: Mapping[str, Any], current: Campaign | None
            ) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
@@ -258,13 +262,17 @@ def _clean(tenant: Tenant, data: Mapping[str, Any], current: Campaign | None
         value = data.get("throttle_per_minute")
         if value in (None, "", 0):
             out["throttle_per_minute"] = None
-        elif not isinstance(value, int) or not 1 <= value <= 1_000_000:
+        elif not _whole(value):
+            errors["throttle_per_minute"] = [_("Enter a whole number.")]
+        elif not 1 <= value <= 1_000_000:
             errors["throttle_per_minute"] = [_("Give a number of messages per minute.")]
         else:
             out["throttle_per_minute"] = value
     if "conversion_days" in data:
         value = data.get("conversion_days")
-        if not isinstance(value, int) or not 1 <= value <= 365:
+        if not _whole(value):
+            errors["conversion_days"] = [_("Enter a whole number.")]
+        elif not 1 <= value <= 365:
             errors["conversion_days"] = [_("Give between 1 and 365 days.")]
         out["conversion_days"] = value
     if "trigger_rule" in data:

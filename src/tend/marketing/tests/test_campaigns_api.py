@@ -148,3 +148,32 @@ def test_demo_campaigns(scoped, owner):
     assert announcement.kind == "ANNOUNCEMENT" and announcement.segment_ids
     assert announcement.context["place"] == "Hatta mountain lodge"
     assert PromotedItem.objects.get().title == "Spring retreat"
+
+
+def test_wizard_schedule_numbers_say_what_is_wrong(tenant, owner, audience):
+    segment, _ada = audience
+    web = signed_in(owner, tenant)
+    base = "/o/acme/marketing/campaigns/"
+    web.post(f"{base}new/", {"name": "Numbers", "segment_ids": [str(segment.pk)]})
+    with tenant_scope(tenant):
+        campaign = Campaign.objects.get(name="Numbers")
+    wizard = f"{base}{campaign.pk}/wizard/schedule/"
+    words = web.post(wizard, {"type": "ONE_TIME", "throttle_per_minute": "fast",
+                              "conversion_days": "a week"})
+    assert words.status_code == 422
+    page = words.content.decode()
+    assert page.count("Enter a whole number.") == 2
+    assert "Give between 1 and 365 days." not in page
+    assert "Give a number of messages per minute." not in page
+    out_of_range = web.post(wizard, {"type": "ONE_TIME", "throttle_per_minute": "-5",
+                                     "conversion_days": "0"})
+    assert out_of_range.status_code == 422
+    page = out_of_range.content.decode()
+    assert "Give between 1 and 365 days." in page
+    assert "Give a number of messages per minute." in page
+    assert "Enter a whole number." not in page
+    fine = web.post(wizard, {"type": "ONE_TIME", "throttle_per_minute": "60"})
+    assert fine.status_code == 302
+    with tenant_scope(tenant):
+        campaign.refresh_from_db()
+    assert (campaign.throttle_per_minute, campaign.conversion_days) == (60, 7)

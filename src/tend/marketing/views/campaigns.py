@@ -106,11 +106,14 @@ def _context_data(request: HttpRequest) -> dict[str, Any]:
 def _schedule_data(request: HttpRequest) -> dict[str, Any]:
     post = request.POST
 
-    def number(name: str) -> int | None:
+    def number(name: str) -> int | str | None:
+        """The whole number typed, None when blank, or the text itself when it is not a
+        number (the service then says so)."""
+        raw = post.get(name, "").strip()
         try:
-            return int(post.get(name, "")) if post.get(name, "").strip() else None
+            return int(raw) if raw else None
         except ValueError:
-            return -1
+            return raw
 
     data: dict[str, Any] = {
         "type": post.get("type") or CampaignType.ONE_TIME,
@@ -121,7 +124,7 @@ def _schedule_data(request: HttpRequest) -> dict[str, Any]:
         "throttle_per_minute": number("throttle_per_minute"),
         "trigger_activity_type": post.get("trigger_activity_type", ""),
         "conversion_activity_type": post.get("conversion_activity_type", ""),
-        "conversion_days": number("conversion_days") or 7,
+        "conversion_days": 7 if (days := number("conversion_days")) is None else days,
     }
     for key in ("scheduled_at", "end_at"):
         if post.get(key, "").strip() and data[key] is None:
