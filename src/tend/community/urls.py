@@ -8,5 +8,6 @@ urlpatterns: list = [
     path("", include("tend.community.views.care_units")),
     path("", include("tend.community.views.care_attention")),
     path("", include("tend.community.views.care_courses")),
+    path("", include("tend.community.views.pods_settings")),
     path("", include("tend.community.views.pods_core")),
 ]

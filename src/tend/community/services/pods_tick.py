@@ -2,7 +2,9 @@
 generated two weeks ahead, a reminder the day before each meeting, the "were you there?"
 question after it (to members who have not answered), a daily commitment check-in to people
 with open commitments (from 18:00 organization time), a weekly check-in to every pod member
-(Sundays from 18:00: the week's kept commitments and streak), and streaks that lapse. Each
+(the week's kept commitments and streak; by default Sundays from 18:00, organization time —
+the day and hour are the organization's pods settings, `services/pods_settings.py`), and
+streaks that lapse. Each
 message is written in the person's language and goes through messaging's outbox (Telegram
 when linked, else email) with a dedupe key, so ticks may run twice or in parallel."""
 
@@ -29,6 +31,7 @@ from tend.community.models import (
     PodsProfile,
     PodStatus,
 )
+from tend.community.services.pods_settings import pods_settings
 from tend.core.actors import Actor
 from tend.core.models import Tenant
 from tend.core.tenancy import system_scope, tenant_scope
@@ -36,7 +39,6 @@ from tend.core.zones import tenant_zone, zone_named
 from tend.people.models import Contact
 
 DAILY_HOUR = 18  # the daily commitment check-in goes out from 18:00, organization time
-WEEKLY_DAY = 7  # the weekly check-in goes out on Sundays (ISO weekday), from DAILY_HOUR
 
 
 def pods_tick(due_at: datetime) -> int:
@@ -124,7 +126,8 @@ def pods_tick_tenant(*, tenant: Tenant, now: datetime | None = None) -> int:
         sent += _send(tenant, commitment.contact,
                       f"commit-daily:{commitment.contact_id}:{today.isoformat()}",
                       partial(_daily_body, commitment.text), _daily_subject)
-    if evening and local.isoweekday() == WEEKLY_DAY:
+    weekly = pods_settings(tenant)
+    if local.isoweekday() == weekly["weekly_day"] and local.hour >= weekly["weekly_hour"]:
         sent += _weekly(tenant, by_pod, today)
     streaks_decay(tenant=tenant, now=now)
     return sent

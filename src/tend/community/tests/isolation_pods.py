@@ -45,6 +45,9 @@ register("POST", "/api/v1/community/pods", targets_victim=False,
          body=lambda v: {"name": "Suite pod", "time": "18:00"})
 register("POST", "/api/v1/community/pod-matching", targets_victim=False, body=lambda v: {})
 register("GET", "/api/v1/community/pod-kpis", targets_victim=False)
+register("GET", "/api/v1/community/pods-settings", targets_victim=False)
+register("PATCH", "/api/v1/community/pods-settings", targets_victim=False,
+         body=lambda v: {"weekly_day": 1})
 register("POST", "/api/v1/community/smart-analysis", targets_victim=False,
          body=lambda v: {"text": "run 5 km today"})
 
