@@ -45,7 +45,7 @@ from django.utils.crypto import get_random_string
 
 from tend.core.background import enqueue_on_commit
 from tend.core.models import Tenant
-from tend.core.tenancy import tenant_scope
+from tend.core.tenancy import current_tenant, tenant_scope
 from tend.messaging.choices import InboundStatus
 from tend.messaging.models import ChannelAccount, InboundDrain, InboundEvent
 from tend.messaging.providers import (
@@ -73,7 +73,7 @@ def _insert_ignoring_conflicts(model: type[models.Model], objs: Sequence[models.
     `returning` column of the rows inserted."""
     fields = list(model._meta.concrete_fields)
     query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, objs)
+    query.insert_values(fields, list(objs))
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = [model._meta.get_field(returning)]
     [(sql, params)] = compiler.as_sql()
@@ -104,12 +104,22 @@ def inbound_store(*, account: ChannelAccount, items: Sequence[InboundItem]) -> l
     """Store `items` of `account` (the webhook's work once the signature is checked); returns
     the ones that were new and, if there are any, asks for a drain of the account.
 
-    Run inside `tenant_scope(account.tenant)` and outside a transaction of the caller's, so
-    the events commit before the drain row is read (see the module's docstring).
+    Run inside `tenant_scope(account.tenant)`. The drain row is read once the events are
+    committed (see the module's docstring): at once in the webhook, which runs outside a
+    transaction; after commit when a caller holds one.
     """
     new = events_store(account=account, items=items)
     if new:
-        inbound_drain_request(tenant=account.tenant, account_id=account.pk)
+        tenant, account_id = account.tenant, account.pk
+
+        def request() -> None:
+            if current_tenant() == tenant:
+                inbound_drain_request(tenant=tenant, account_id=account_id)
+                return
+            with tenant_scope(tenant):
+                inbound_drain_request(tenant=tenant, account_id=account_id)
+
+        transaction.on_commit(request)
     return new
 
 
