@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -426,6 +427,42 @@ def meeting_update(*, tenant: Tenant, actor: Actor, meeting: PodMeeting,
     return meeting
 
 
+def _attendance_write(tenant: Tenant, meeting: PodMeeting, contact: Contact, attended: bool,
+                      rating: int | None, source: str) -> MeetingAttendance:
+    """Save one answer and keep the membership's attended/missed counts (inside a
+    transaction; the meeting's rate is left to `_meeting_rate_update`)."""
+    membership = (PodMembership.objects.select_for_update()
+                  .filter(tenant=tenant, pod_id=meeting.pod_id, contact=contact).first())
+    if membership is None:
+        raise ValidationFailed(fields={"contact_id": [_("This person is not in the pod.")]})
+    row = MeetingAttendance.objects.filter(tenant=tenant, meeting=meeting,
+                                           contact=contact).first()
+    if row is not None and row.attended != attended:
+        field = "meetings_attended" if row.attended else "meetings_missed"
+        setattr(membership, field, max(0, getattr(membership, field) - 1))
+    if row is None or row.attended != attended:
+        field = "meetings_attended" if attended else "meetings_missed"
+        setattr(membership, field, getattr(membership, field) + 1)
+    membership.save(update_fields=["meetings_attended", "meetings_missed", "updated_at"])
+    if row is None:
+        row = MeetingAttendance(tenant=tenant, meeting=meeting, contact=contact,
+                                attended=attended)
+    row.attended, row.rating, row.source = attended, rating, source[:20]
+    row.save()
+    return row
+
+
+def _meeting_rate_update(tenant: Tenant, meeting: PodMeeting) -> None:
+    """The meeting's attendance rate from its rows; a scheduled meeting becomes COMPLETED."""
+    counts = MeetingAttendance.objects.filter(tenant=tenant, meeting=meeting).aggregate(
+        n=Count("pk"), yes=Count("pk", filter=Q(attended=True)))
+    meeting.attendance_rate = (round(100.0 * counts["yes"] / counts["n"], 1) if counts["n"]
+                               else None)
+    if meeting.status == MeetingStatus.SCHEDULED:
+        meeting.status = MeetingStatus.COMPLETED
+    meeting.save(update_fields=["attendance_rate", "status", "updated_at"])
+
+
 def attendance_record(*, tenant: Tenant, actor: Actor, meeting: PodMeeting, contact: Contact,
                       attended: bool, rating: int | None = None,
                       source: str = "staff") -> MeetingAttendance:
@@ -436,44 +473,32 @@ def attendance_record(*, tenant: Tenant, actor: Actor, meeting: PodMeeting, cont
     if rating is not None and not 1 <= int(rating) <= 5:
         raise ValidationFailed(fields={"rating": [_("Enter a rating from 1 to 5.")]})
     with transaction.atomic():
-        membership = (PodMembership.objects.select_for_update()
-                      .filter(tenant=tenant, pod_id=meeting.pod_id, contact=contact).first())
-        if membership is None:
-            raise ValidationFailed(fields={"contact_id": [_("This person is not in the pod.")]})
-        row = MeetingAttendance.objects.filter(tenant=tenant, meeting=meeting,
-                                               contact=contact).first()
-        if row is not None and row.attended != attended:
-            field = "meetings_attended" if row.attended else "meetings_missed"
-            setattr(membership, field, max(0, getattr(membership, field) - 1))
-        if row is None or row.attended != attended:
-            field = "meetings_attended" if attended else "meetings_missed"
-            setattr(membership, field, getattr(membership, field) + 1)
-        membership.save(update_fields=["meetings_attended", "meetings_missed", "updated_at"])
-        if row is None:
-            row = MeetingAttendance(tenant=tenant, meeting=meeting, contact=contact,
-                                    attended=attended)
-        row.attended, row.rating, row.source = attended, rating, source[:20]
-        row.save()
-        counts = MeetingAttendance.objects.filter(tenant=tenant, meeting=meeting).aggregate(
-            n=Count("pk"), yes=Count("pk", filter=Q(attended=True)))
-        meeting.attendance_rate = round(100.0 * counts["yes"] / counts["n"], 1)
-        if meeting.status == MeetingStatus.SCHEDULED:
-            meeting.status = MeetingStatus.COMPLETED
-        meeting.save(update_fields=["attendance_rate", "status", "updated_at"])
+        row = _attendance_write(tenant, meeting, contact, attended, rating, source)
+        _meeting_rate_update(tenant, meeting)
     return row
+
+
+MAX_IMPORT_ROWS = 5000
 
 
 def attendance_import(*, tenant: Tenant, actor: Actor, pod: Pod,
                       content: str) -> dict[str, Any]:
     """Import attendance from CSV with columns `date` (the meeting's local date in the pod's
     time zone, YYYY-MM-DD), `contact_id` or `email`, `attended` (yes/no/1/0) and optional
-    `rating`. Rows that name no meeting or no member are reported, not fatal."""
+    `rating`, at most `MAX_IMPORT_ROWS` rows (more: a `file` error, nothing recorded). Rows
+    that name no meeting or no member, or a bad rating, are reported, not fatal; the rows
+    are recorded in one transaction and each meeting's rate is computed once at the end."""
     check_perm(actor, "pods.change")
     reader = csv.DictReader(io.StringIO(content))
     if not reader.fieldnames or "date" not in reader.fieldnames or "attended" not in \
             reader.fieldnames:
         raise ValidationFailed(fields={"file": [_("The CSV needs the columns date and "
                                                   "attended, and contact_id or email.")]})
+    rows = list(itertools.islice(reader, MAX_IMPORT_ROWS + 1))
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ValidationFailed(fields={"file": [
+            _("At most %(count)d rows at a time: split the file.") % {
+                "count": MAX_IMPORT_ROWS}]})
     tz = zone(pod.time_zone)
     meetings = {m.scheduled_at.astimezone(tz).date(): m
                 for m in PodMeeting.objects.filter(tenant=tenant, pod=pod)}
@@ -481,26 +506,39 @@ def attendance_import(*, tenant: Tenant, actor: Actor, pod: Pod,
         tenant=tenant, pod=pod).select_related("contact")}
     by_email = {(c.primary_email or "").lower(): c for c in members.values() if c.primary_email}
     done, problems = 0, []
-    for line, row in enumerate(reader, start=2):
-        try:
-            meeting = meetings.get(date.fromisoformat((row.get("date") or "").strip()))
-        except ValueError:
-            meeting = None
-        contact = members.get((row.get("contact_id") or "").strip()) or by_email.get(
-            (row.get("email") or "").strip().lower())
-        if meeting is None or contact is None:
-            problems.append({"line": line, "error": _("No meeting that day or no such member.")})
-            continue
-        attended = (row.get("attended") or "").strip().lower() in ("yes", "y", "1", "true", "x")
-        rating = (row.get("rating") or "").strip()
-        try:
-            attendance_record(tenant=tenant, actor=actor, meeting=meeting, contact=contact,
-                              attended=attended, rating=int(rating) if rating else None,
-                              source="import")
-        except (ValidationFailed, ValueError):
-            problems.append({"line": line, "error": _("Bad rating.")})
-            continue
-        done += 1
+    touched: dict[Any, PodMeeting] = {}
+    with transaction.atomic():
+        for line, row in enumerate(rows, start=2):
+            try:
+                meeting = meetings.get(date.fromisoformat((row.get("date") or "").strip()))
+            except ValueError:
+                meeting = None
+            contact = members.get((row.get("contact_id") or "").strip()) or by_email.get(
+                (row.get("email") or "").strip().lower())
+            if meeting is None or contact is None:
+                problems.append({"line": line,
+                                 "error": _("No meeting that day or no such member.")})
+                continue
+            attended = (row.get("attended") or "").strip().lower() in (
+                "yes", "y", "1", "true", "x")
+            raw_rating = (row.get("rating") or "").strip()
+            try:
+                rating = int(raw_rating) if raw_rating else None
+            except ValueError:
+                rating = 0
+            if rating is not None and not 1 <= rating <= 5:
+                problems.append({"line": line, "error": _("Bad rating.")})
+                continue
+            try:
+                _attendance_write(tenant, meeting, contact, attended, rating, "import")
+            except ValidationFailed:  # left the pod since the file was read
+                problems.append({"line": line,
+                                 "error": _("No meeting that day or no such member.")})
+                continue
+            touched[meeting.pk] = meeting
+            done += 1
+        for meeting in touched.values():
+            _meeting_rate_update(tenant, meeting)
     return {"recorded": done, "problems": problems[:100]}
 
 

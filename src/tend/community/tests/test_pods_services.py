@@ -164,6 +164,54 @@ def test_attendance_csv_import(scoped, actor):
         attendance_import(tenant=scoped, actor=actor, pod=pod, content="name\nx\n")
 
 
+def test_attendance_import_aggregates_each_meeting_once(scoped, actor):
+    from django.test.utils import CaptureQueriesContext
+
+    from tend.community.models import PodMeeting
+
+    pod = _pod(scoped, actor)
+    people = [make_contact(scoped, first_name=name) for name in "ABC"]
+    for person in people:
+        pod_join(tenant=scoped, actor=actor, pod=pod, contact=person)
+    meetings_generate(tenant=scoped, pod=pod, weeks=1,
+                      after=datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
+    content = "date,contact_id,attended,rating\n" + "".join(
+        f"2026-03-23,{p.pk},{'yes' if i else 'no'},{'' if i < 2 else 'great'}\n"
+        for i, p in enumerate(people))
+    with CaptureQueriesContext(connection) as queries:
+        result = attendance_import(tenant=scoped, actor=actor, pod=pod, content=content)
+    assert result == {"recorded": 2, "problems": [{"line": 4, "error": "Bad rating."}]}
+    rates = [q["sql"] for q in queries.captured_queries
+             if "COUNT" in q["sql"] and "meetingattendance" in q["sql"].lower()]
+    assert len(rates) == 1
+    meeting = PodMeeting.objects.get(pod=pod)
+    assert (meeting.attendance_rate, meeting.status) == (50.0, "COMPLETED")
+
+
+def test_attendance_import_refuses_more_than_the_row_cap(scoped, actor, monkeypatch):
+    from tend.community.services import pods_core
+
+    pod = _pod(scoped, actor)
+    person = make_contact(scoped, first_name="A")
+    pod_join(tenant=scoped, actor=actor, pod=pod, contact=person)
+    meetings_generate(tenant=scoped, pod=pod, weeks=1,
+                      after=datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
+    rows = "".join(f"2026-03-23,{person.pk},yes\n" for _ in range(5001))
+    with pytest.raises(ValidationFailed) as refused:
+        attendance_import(tenant=scoped, actor=actor, pod=pod,
+                          content="date,contact_id,attended\n" + rows)
+    assert refused.value.fields == {"file": ["At most 5000 rows at a time: split the file."]}
+    assert not MeetingAttendance.objects.exists()
+    # Exactly the cap is accepted (a smaller cap keeps the test quick).
+    monkeypatch.setattr(pods_core, "MAX_IMPORT_ROWS", 2)
+    two = "".join(f"2026-03-23,{person.pk},yes\n" for _ in range(2))
+    assert attendance_import(tenant=scoped, actor=actor, pod=pod,
+                             content="date,contact_id,attended\n" + two)["recorded"] == 2
+    with pytest.raises(ValidationFailed):
+        attendance_import(tenant=scoped, actor=actor, pod=pod,
+                          content="date,contact_id,attended\n" + two + two)
+
+
 def test_profile_fields_are_cleaned(scoped, actor):
     person = make_contact(scoped)
     profile = profile_update(tenant=scoped, actor=actor, contact=person, data={
