@@ -19,8 +19,11 @@ first out), then run raw with fresh parameters:
   shows at the next request of every process without an extra round trip.
 
 The unit filter is folded into the statement (the subtree's units are a subquery on the
-unit's path, a parameter), so a page is one query, plus the visibility limit's own small
-queries for unit-scoped staff.
+unit's path, a parameter). For staff, the viewer's unit limit as last seen in this process
+(`care_scope.remembered_scope`) is used without reading it, and the statement checks it in its
+select list (the viewer's current scoping units against those it was built for); when that
+check fails, or the page is empty, the limit is read afresh and the page asked again. So a
+kept page is one query for any viewer.
 """
 
 from __future__ import annotations
