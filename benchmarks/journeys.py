@@ -21,9 +21,9 @@ visible; target p95 ≤ 5 s) and the
 ratio of our enrollments/s to the raw loop's (target ≥ 0.2). Between samples the moved
 enrollments are put back at the WAIT (untimed).
 
-With `--processes N` (PostgreSQL), N processes claim from the same due set at once on each
-side (N tick workers with `TEND_JOURNEY_LANES=N`; N raw loops); the time runs from the start
-to the last process's end.
+With `--processes N` (PostgreSQL; a list such as `1,2` runs every count), N processes claim
+from the same due set at once on each side (N tick workers with `TEND_JOURNEY_LANES=N`; N raw
+loops); the time runs from the start to the last process's end.
 
     uv run python benchmarks/journeys.py --database-url postgres://tend@127.0.0.1:5432/bench_journeys
     uv run python benchmarks/journeys.py --contacts 20000 --journeys 5 --due 10000   # SQLite
@@ -273,7 +273,7 @@ def p95(values: list[float]) -> float:
 
 
 def run(database_url: str | None, contacts: int, journeys: int, due: int, batch: int,
-        samples: int, processes: int = 1) -> None:
+        samples: int, counts: tuple[int, ...] = (1,)) -> None:
     from django.db import connection
 
     from tend.core.actors import Actor
@@ -289,9 +289,8 @@ def run(database_url: str | None, contacts: int, journeys: int, due: int, batch:
         total = JourneyEnrollment.objects.filter(tenant=tenant).count()
         print(f"{connection.vendor}: {contacts:,} contacts, {journeys} journeys, "
               f"{total:,} enrollments seeded in {time.perf_counter() - t0:.0f} s; "
-              f"{due:,} timers due at once, batches of {batch}, {processes} process(es) "
-              f"each side")
-    for sample in range(samples):
+              f"{due:,} timers due at once, batches of {batch}")
+    for sample, processes in [(s, p) for s in range(samples) for p in counts]:
         with tenant_scope(tenant):
             due_at = make_due(tenant, made, due)
         # The raw loop runs outside any scope, as the tick's claim does (RLS: system).
@@ -308,7 +307,8 @@ def run(database_url: str | None, contacts: int, journeys: int, due: int, batch:
                                                             (due_at, batch))
         else:
             o_moved, o_steps, o_secs, o_late = ours(due_at, batch)
-        print(f"sample {sample + 1}: raw {r_moved:,} enrollments in {r_secs:.1f} s "
+        print(f"sample {sample + 1}, {processes} process(es) each side: raw {r_moved:,} "
+              f"enrollments in {r_secs:.1f} s "
               f"({r_moved / r_secs:,.0f}/s, lateness p95 {p95(r_late):.1f} s) | ours "
               f"{o_moved:,} enrollments, {o_steps:,} steps in {o_secs:.1f} s "
               f"({o_steps / o_secs:,.0f} steps/s, {o_moved / o_secs:,.0f} enrollments/s, "
@@ -324,8 +324,9 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--samples", type=int, default=2)
-    parser.add_argument("--processes", type=int, default=1,
-                        help="processes claiming at once, on each side (PostgreSQL)")
+    parser.add_argument("--processes", default="1",
+                        help="processes claiming at once, on each side (PostgreSQL); a list "
+                             "such as 1,2 runs each sample with each count")
     args = parser.parse_args()
     if args.database_url:
         benchdb.ensure_database(args.database_url)
@@ -333,7 +334,8 @@ def main() -> None:
         benchdb.setup(args.database_url, data_dir,
                       TEND_TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend")
         run(args.database_url, args.contacts, args.journeys, args.due, args.batch,
-            args.samples, args.processes if args.database_url else 1)
+            args.samples, tuple(int(p) for p in args.processes.split(","))
+            if args.database_url else (1,))
 
 
 if __name__ == "__main__":

@@ -307,3 +307,32 @@ def test_a_failing_step_fails_its_enrollment_and_keeps_what_went_before(tenant):
                                            ("hello", "COMPLETED"), ("tag", "FAILED")]
         journey.refresh_from_db()
     assert (journey.total_completed, journey.total_failed) == (2, 3)
+
+
+def test_batch_writes_keep_quotes_backslashes_braces_and_the_word_null(tenant):
+    """The batch's rows travel to PostgreSQL as array literals: text with the characters
+    such a literal quotes, and a value that is the word NULL, arrive as they were."""
+    publish_template(tenant, key="echo", body="{{ contact.first_name }}",
+                     subject='Re: "{{ contact.first_name }}"')
+    names = ["NULL", 'Ro"sa \\ {x}, y', "  spaced  ", "زهرة"]
+    people = [make_contact(tenant, first_name=name) for name in names]
+    journey = make_journey(tenant, [
+        step("trigger", "TRIGGER", "send"),
+        step("send", "SEND", "end", channel="EMAIL", templateId="echo"),
+        step("end", "END")], name='Quote "this" \\ {now}')
+    with tenant_scope(tenant):
+        journey_enroll_many(tenant=tenant, actor=SYSTEM, journey=journey,
+                            contact_ids=[p.pk for p in people])
+    run_due()
+    with tenant_scope(tenant):
+        messages = {m.contact_id: m for m in Message.objects.filter(tenant=tenant)}
+        for person, name in zip(people, names, strict=True):
+            message = messages[person.pk]
+            assert message.body == name
+            assert message.subject == f'Re: "{name}"'
+            assert message.template_variables == {"contact.first_name": name}
+            assert message.metadata["step"] == "send"
+        history = JourneyEnrollmentStep.objects.filter(enrollment__journey=journey,
+                                                       step_key="send")
+        assert {str(r["message_id"]) for r in history.values_list("result", flat=True)} == {
+            str(m.pk) for m in messages.values()}
