@@ -3,8 +3,10 @@
 Outside `/o/`: the random key names the account (and so the organization); the provider's own
 proof (Telegram's secret token header, WhatsApp's `X-Hub-Signature-256`, Twilio's
 signature) is checked on the raw bytes, constant-time, before anything is parsed. Nothing is
-stored unless it passes (403). The events are stored raw and the request is answered at once;
-processing happens in the background.
+stored unless it passes (403). The events are stored raw in one `INSERT … ON CONFLICT DO
+NOTHING` and the request is answered at once; one drain job per account and burst processes
+them in the background (`services.inbound_drain`; docs/messaging-inbound.md). The view runs
+outside a transaction, so the events commit before the drain is asked for.
 """
 
 from __future__ import annotations
