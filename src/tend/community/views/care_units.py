@@ -41,6 +41,14 @@ def units_tree(request: HttpRequest, org_slug: str) -> HttpResponse:
         "can_change": actor.has_perm("units.change")}, status=form_status(errors))
 
 
+def _since(raw: str) -> date | None:
+    """The membership's start day typed as YYYY-MM-DD; empty is None."""
+    try:
+        return date.fromisoformat(raw.strip()) if raw.strip() else None
+    except ValueError:
+        raise ValidationFailed(fields={"since": [_("Enter a date like 2026-03-01.")]}) from None
+
+
 @require_perm("units.view")
 def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
@@ -59,15 +67,14 @@ def unit_detail(request: HttpRequest, org_slug: str, unit_id: str) -> HttpRespon
                 except NotFound:
                     raise ValidationFailed(fields={"contact_id": [
                         _("Choose a contact of this organization.")]}) from None
-                since = request.POST.get("since") or None
                 unit_membership_add(
                     tenant=tenant, actor=actor, unit=unit, contact=contact,
                     role=request.POST.get("role", UnitRole.MEMBER),
-                    since=date.fromisoformat(since) if since else None,
+                    since=_since(request.POST.get("since") or ""),
                     scope_staff=request.POST.get("scope_staff") == "on")
             return redirect("community:care-unit", org_slug=org_slug, unit_id=unit.pk)
-        except (ValidationFailed, ValueError) as exc:
-            errors = getattr(exc, "fields", {}) or {"since": [str(exc)]}
+        except ValidationFailed as exc:
+            errors = exc.fields or {"since": [exc.message]}
     return render(request, "community/care_unit.html", {
         "unit": unit, "ancestors": unit_ancestors(tenant=tenant, unit=unit),
         "children": list(unit_list(tenant=tenant, root=unit).filter(parent=unit)),

@@ -148,7 +148,11 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                                           contact=member.contact, attended=value == "yes")
             elif action == "import":
                 upload = request.FILES.get("file")
-                content = upload.read().decode("utf-8-sig") if upload else ""
+                try:
+                    content = upload.read().decode("utf-8-sig") if upload else ""
+                except UnicodeDecodeError:
+                    raise ValidationFailed(fields={"file": [
+                        str(_("Upload the CSV file saved as UTF-8."))]}) from None
                 result = attendance_import(tenant=tenant, actor=actor, pod=pod,
                                            content=content)
                 notice = result
@@ -156,8 +160,8 @@ def pod_page(request: HttpRequest, org_slug: str, pod_id: str) -> HttpResponse:
                 pod_refresh_health(tenant=tenant, pod=pod)
             if notice is None:
                 return redirect("community:pod", org_slug=org_slug, pod_id=pod.pk)
-        except (ValidationFailed, ValueError, UnicodeDecodeError) as exc:
-            errors = getattr(exc, "fields", {}) or {"file": [str(exc)]}
+        except ValidationFailed as exc:
+            errors = exc.fields or {"file": [exc.message]}
         pod = pod_get(tenant=tenant, pod_id=pod_id)
     meetings = list(meeting_list(tenant=tenant, pod=pod).order_by("-scheduled_at")[:12])
     return render(request, "community/pods_detail.html", {
