@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tend.core.models import Notification, Tenant
-from tend.core.services.notifications import notification_create
+from tend.core.services.notifications import NotificationDraft, notifications_create_many
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.people.choices import TaskStatus
 from tend.people.models import Task
@@ -43,7 +43,8 @@ def _task_url(tenant: Tenant, task: Task) -> str:
 
 def notify_due_tasks(due_at: datetime | None = None, *, now: datetime | None = None) -> int:
     """Notify the assignees of tasks that fell due (across organizations); returns how many
-    notifications were made. Safe to run again: each due time notifies once."""
+    notifications were made (one insert per organization). Safe to run again: each due time
+    notifies once."""
     now = now or timezone.now()
     made = 0
     with system_scope():
@@ -63,16 +64,18 @@ def notify_due_tasks(due_at: datetime | None = None, *, now: datetime | None = N
         by_tenant[task.tenant_id].append(task)
     for tasks in by_tenant.values():
         tenant = tasks[0].tenant
+        drafts = []
+        for task in tasks:
+            user = task.assignee
+            assert user is not None
+            with translation.override(user.language or tenant.default_language or "en"):
+                title = _("Task due: %(title)s") % {"title": task.title}
+                body = (_("About %(contact)s") % {"contact": task.contact}
+                        if task.contact_id else "")
+            drafts.append(NotificationDraft(user=user, kind="task.due", title=title, body=body,
+                                            url=_task_url(tenant, task),
+                                            dedupe_key=task_due_key(task)))
         with tenant_scope(tenant):
-            for task in tasks:
-                user = task.assignee
-                assert user is not None
-                with translation.override(user.language or tenant.default_language or "en"):
-                    title = _("Task due: %(title)s") % {"title": task.title}
-                    body = (_("About %(contact)s") % {"contact": task.contact}
-                            if task.contact_id else "")
-                made += notification_create(
-                    tenant=tenant, user=user, kind="task.due", title=title, body=body,
-                    url=_task_url(tenant, task), dedupe_key=task_due_key(task)) is not None
+            made += len(notifications_create_many(tenant=tenant, drafts=drafts))
     return made
 

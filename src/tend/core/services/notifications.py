@@ -9,8 +9,10 @@ notifications off (`user.settings["notify_email"] is False`, where such a settin
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -72,6 +74,42 @@ def notification_create(*, tenant: Tenant, user: User, kind: str, title: str, bo
         pk, subject = notification.pk, notification.title
         transaction.on_commit(lambda: _send_email(pk, tenant, user, subject, body, url))
     return notification
+
+
+@dataclass(frozen=True)
+class NotificationDraft:
+    """One notification for `notifications_create_many` (the arguments of
+    `notification_create` that differ per person)."""
+
+    user: User
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+    dedupe_key: str | None = None
+
+
+def notifications_create_many(*, tenant: Tenant, drafts: Sequence[NotificationDraft],
+                              email: bool = True) -> list[Notification]:
+    """Notify many members of `tenant` at once: one INSERT for all of them (and one read of
+    which rows went in). A draft whose `dedupe_key` its user already has is skipped, as with
+    `notification_create`; the email copies leave after commit. Returns the notifications
+    made."""
+    rows = [Notification(tenant=tenant, user=d.user, kind=d.kind[:60],
+                         title=str(d.title)[:MAX_TITLE], body=d.body, url=d.url[:500],
+                         dedupe_key=d.dedupe_key or None) for d in drafts]
+    if not rows:
+        return []
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    stored = set(Notification.objects.filter(tenant=tenant, pk__in=[r.pk for r in rows])
+                 .values_list("pk", flat=True))
+    made = [r for r in rows if r.pk in stored]
+    if email:
+        for row in made:
+            if _wants_email(row.user):
+                transaction.on_commit(functools.partial(
+                    _send_email, row.pk, tenant, row.user, row.title, row.body, row.url))
+    return made
 
 
 def notifications_mark_read(*, tenant: Tenant, user: User,

@@ -208,6 +208,35 @@ def test_due_tasks_notify_the_assignee_once(tenant, scoped, agent,
     assert notify_due_tasks(now=now + timedelta(minutes=11)) == 1
 
 
+def test_due_tasks_are_notified_with_one_insert(scoped, agent, owner,
+                                                django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tend.core.services.notifications import NotificationDraft, notifications_create_many
+    from tend.messaging.staff_notifications import notify_due_tasks, task_due_key
+
+    now = timezone.now()
+    tasks = [Task.objects.create(tenant=scoped, title=f"Call {i}", assignee=who,
+                                 due_at=now - timedelta(minutes=i + 1))
+             for i, who in enumerate((agent, owner, agent, owner, agent))]
+    # One of them was notified a moment ago by another worker (after this one read).
+    [early] = notifications_create_many(tenant=scoped, drafts=[NotificationDraft(
+        user=agent, kind="task.due", title="Task due: Call 0",
+        dedupe_key=task_due_key(tasks[0]))])
+    assert notifications_create_many(tenant=scoped, drafts=[NotificationDraft(
+        user=agent, kind="task.due", title="again", dedupe_key=early.dedupe_key)]) == []
+    with CaptureQueriesContext(connection) as queries, \
+            django_capture_on_commit_callbacks(execute=True):
+        assert notify_due_tasks(now=now) == 4
+    inserts = [q["sql"] for q in queries.captured_queries
+               if q["sql"].startswith("INSERT") and "core_notification" in q["sql"]]
+    assert len(inserts) == 1
+    assert sorted(Notification.objects.filter(tenant=scoped).values_list("title", flat=True)
+                  ) == ["Task due: Call 0", "Task due: Call 1", "Task due: Call 2",
+                        "Task due: Call 3", "Task due: Call 4"]
+
+
 # --- pages -------------------------------------------------------------------------------
 
 
