@@ -12,7 +12,12 @@ from pydantic import ConfigDict
 
 from tend.core.api.base import ApiRequest, Page, PageParams, paginate, require
 from tend.messaging.models import Message
-from tend.messaging.selectors.outbox import access_outbound, dead_letters, outbox_stats
+from tend.messaging.selectors.outbox import (
+    access_outbound,
+    dead_letters,
+    outbox_stats,
+    visible_message_ids,
+)
 from tend.messaging.services.outbox import messages_discard, messages_retry, quiet_hours_set
 
 router = Router(tags=["Outbox"])
@@ -117,7 +122,8 @@ def outbox_retry(request: ApiRequest, payload: IdsIn):
     """Queue failed or dead-lettered messages again, now, with their attempts reset. Needs
     `outbox.manage`."""
     actor = require(request, "outbox.manage")
-    return {"count": messages_retry(tenant=request.tenant, actor=actor, ids=payload.ids)}
+    ids = visible_message_ids(tenant=request.tenant, actor=actor, ids=payload.ids)
+    return {"count": messages_retry(tenant=request.tenant, actor=actor, ids=ids)}
 
 
 @router.post("/outbox/discard", response=CountOut)
@@ -125,7 +131,8 @@ def outbox_discard(request: ApiRequest, payload: IdsIn):
     """Give up on failed or dead-lettered messages (status DISCARDED). Needs
     `outbox.manage`."""
     actor = require(request, "outbox.manage")
-    return {"count": messages_discard(tenant=request.tenant, actor=actor, ids=payload.ids)}
+    ids = visible_message_ids(tenant=request.tenant, actor=actor, ids=payload.ids)
+    return {"count": messages_discard(tenant=request.tenant, actor=actor, ids=ids)}
 
 
 @router.post("/outbox/messages/{message_id}/retry", response=CountOut)

@@ -151,3 +151,43 @@ def test_quiet_hours_page(api, tenant):
     assert api.post(url, {"start": "22:30", "end": "06:00"}).status_code == 302
     tenant.refresh_from_db()
     assert tenant.settings["quiet_hours"] == {"start": "22:30", "end": "06:00"}
+
+
+def test_dead_letters_keep_to_the_contacts_the_member_may_see(api, rows, tenant):
+    from django.db.models import Q
+
+    from tend.people.visibility import register_contact_scope, unregister_contact_scope
+
+    hidden_person = make_contact(tenant, first_name="Hidden")
+    with tenant_scope(tenant):
+        hidden = Message.objects.create(
+            tenant=tenant, contact=hidden_person, account=rows["dead"].account, channel="SMS",
+            direction="OUTBOUND", status="DEAD", body="Secret", attempts=8,
+            error_code="http_503", error="error", failed_at=timezone.now(),
+            queued_at=timezone.now() + timedelta(minutes=1))
+
+    def hide_hidden(*, tenant, actor):
+        return ~Q(first_name="Hidden")
+
+    listed = api.get("/api/v1/outbox/dead-letters").json()["items"]
+    assert [i["id"] for i in listed] == [str(hidden.pk), str(rows["dead"].pk),
+                                         str(rows["failed"].pk)]
+    register_contact_scope(hide_hidden)
+    try:
+        listed = api.get("/api/v1/outbox/dead-letters").json()["items"]
+        assert [i["id"] for i in listed] == [str(rows["dead"].pk), str(rows["failed"].pk)]
+        assert api.get(f"/api/v1/outbox/messages/{hidden.pk}").status_code == 404
+        assert call(api, "post", f"/outbox/messages/{hidden.pk}/retry").status_code == 404
+        assert call(api, "post", "/outbox/retry",
+                    {"ids": [str(hidden.pk), str(rows["dead"].pk)]}).json() == {"count": 1}
+        assert call(api, "post", "/outbox/discard", {"ids": [str(hidden.pk)]}
+                    ).status_code == 422
+        page = api.get(f"/o/{tenant.slug}/messaging/outbox/").content.decode()
+        assert str(rows["failed"].pk) in page and str(hidden.pk) not in page
+        api.post(f"/o/{tenant.slug}/messaging/outbox/bulk/",
+                 {"action": "discard", "ids": [str(hidden.pk), str(rows["failed"].pk)]})
+    finally:
+        unregister_contact_scope(hide_hidden)
+    with tenant_scope(tenant):
+        assert Message.objects.get(pk=hidden.pk).status == "DEAD"
+        assert Message.objects.get(pk=rows["failed"].pk).status == "DISCARDED"

@@ -22,6 +22,7 @@ from tend.messaging.selectors.outbox import (
     dead_letter_error_codes,
     dead_letters,
     outbox_stats,
+    visible_message_ids,
 )
 from tend.messaging.services.outbox import messages_discard, messages_retry, quiet_hours_set
 
@@ -83,7 +84,7 @@ def _report(request: HttpRequest, count: int, verb: str) -> None:
 def outbox_bulk(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = tenant_and_actor(request)
     action = request.POST.get("action")
-    ids = request.POST.getlist("ids")
+    ids = visible_message_ids(tenant=tenant, actor=actor, ids=request.POST.getlist("ids"))
     if action not in ("retry", "discard"):
         messages.error(request, _("Choose retry or discard."))
         return _back(request, org_slug)
