@@ -79,7 +79,7 @@ def _in_unit(tenant: Tenant, unit: Unit, now: datetime) -> Exists:
         unit_id__in=units, contact=OuterRef("pk")))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AttentionRow:
     contact: Contact | AttentionPerson
     reasons: list[str]
@@ -188,10 +188,15 @@ class Attention:
             scope = contact_scope_q(tenant=self.tenant, actor=actor)
             found = attention_page_rows(self, args, scope) or []  # always read: no check
         labels = clause_labels(self.tenant)
+        # One reading per combination of clauses (at most eight), shared by its rows.
+        readings: dict[tuple[bool, ...], tuple[list[str], list[str]]] = {}
         rows = []
         for person, held in found:
-            chosen = [key for key, on in zip(CLAUSE_KEYS, held, strict=True) if on]
-            rows.append(AttentionRow(person, [labels[k] for k in chosen], chosen))
+            reading = readings.get(held)
+            if reading is None:
+                chosen = [key for key, on in zip(CLAUSE_KEYS, held, strict=True) if on]
+                reading = readings[held] = ([labels[k] for k in chosen], chosen)
+            rows.append(AttentionRow(person, list(reading[0]), list(reading[1])))
         return rows
 
     def _flags(self) -> dict[str, ExpressionWrapper]:

@@ -54,7 +54,7 @@ COLUMNS = ("pk", "display_name", "primary_email", "primary_phone")
 VERSION_COLUMN = "rules_version"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AttentionPerson:
     """The columns of a contact the list shows (what `Contact.__str__` falls back to)."""
 
@@ -280,10 +280,9 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None,
 
 def _people(rows: list[tuple[Any, ...]], extra: int
             ) -> list[tuple[AttentionPerson, tuple[bool, ...]]]:
-    width, flags = len(COLUMNS), len(flag_names())
-    out = []
-    for row in rows:
-        pk = row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
-        out.append((AttentionPerson(pk, row[1], row[2], row[3]),
-                    tuple(bool(v) for v in row[width:width + flags])))
-    return out
+    width = len(COLUMNS)
+    end = width + len(flag_names())
+    native = connection.features.has_native_uuid_field
+    return [(AttentionPerson(row[0] if native else uuid.UUID(str(row[0])), row[1], row[2],
+                             row[3]),
+             tuple(bool(v) for v in row[width:end])) for row in rows]
