@@ -52,7 +52,8 @@ def main() -> None:
                         help="sender processes on each side of the unlimited run")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--parts", default="unlimited,limited,webhooks",
-                        help="which runs, comma-separated (default: all three)")
+                        help="which runs, comma-separated: unlimited, limited, webhooks, "
+                             "startup (default: the first three)")
     parser.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
     parser.add_argument("--role", choices=["worker", "asyncio"], help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
@@ -128,6 +129,9 @@ def run(args: argparse.Namespace) -> None:
         # 2. Limited.
         if "limited" in parts:
             limited_run(args, tenant, queue)
+        # 4. Worker start-up (not in the default parts).
+        if "startup" in parts:
+            startup_run(args, tenant, queue)
         # 3. Webhook ingest.
         if "webhooks" in parts:
             webhooks(args, tenant, fake)
@@ -218,6 +222,63 @@ def limited_run(args: argparse.Namespace, tenant, queue) -> None:  # type: ignor
                                                          len(transit) * 99 // 100, -1)]
         print(f"  transit beyond the quickest: median {ms[0]:.1f} ms, p99 {ms[1]:.1f} ms, "
               f"max {ms[2]:.1f} ms")
+
+
+def startup_run(args: argparse.Namespace, tenant, queue) -> None:  # type: ignore[no-untyped-def]
+    """`tend worker` from process start to its first send (one message queued, the fake in
+    its own process seeing the request), against a bare `python -c pass` and a process that
+    only sets Django up, each the best of three."""
+    from tend.core.tenancy import tenant_scope
+    from tend.messaging.models import ChannelAccount
+
+    env = {**os.environ, "TEND_LOG_LEVEL": "WARNING"}
+    if args.database_url:
+        env["TEND_DATABASE_URL"] = args.database_url
+    worker_times: list[float] = []
+    for attempt in range(3):
+        server, info = fake_process()
+        try:
+            with tenant_scope(tenant):
+                account = ChannelAccount(tenant=tenant, kind="TELEGRAM", name=f"Start {attempt}",
+                                         status="ACTIVE", settings={"api_base": info["url"]},
+                                         rate_per_second=0, rate_per_chat_per_second=0)
+                account.set_credentials({"bot_token": info["token"]})
+                account.save()
+            queue(account, 1, f"startup-{attempt}")
+            assert server.stdin is not None and server.stdout is not None
+            started = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "tend.cli", "worker"], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                while time.perf_counter() - started < 120:
+                    server.stdin.write(f"timestamps bot:{info['token']}\n")
+                    server.stdin.flush()
+                    if json.loads(server.stdout.readline()):
+                        worker_times.append(time.perf_counter() - started)
+                        break
+                    time.sleep(0.01)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+        finally:
+            server.stdin.close()  # type: ignore[union-attr]
+            server.wait(10)
+
+    def timed(code: str) -> float:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, check=True)  # noqa: S603
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    bare = timed("pass")
+    django = timed("import django; django.setup()")
+    best = min(worker_times)
+    print(f"worker start-up: first send {best:.2f} s after the process started (best of "
+          f"{len(worker_times)}: {', '.join(f'{t:.2f}' for t in worker_times)}); "
+          f"python -c pass {bare:.2f} s; django.setup() alone {django:.2f} s "
+          f"(ratio worker / django.setup() {best / django:.1f})")
 
 
 def busiest(stamps: list[float]) -> int:
