@@ -244,7 +244,8 @@ def attention_page_rows(attention: Attention, args: PageArgs, scope: Q | None,
         rows = _run(held.sql, _params(held, attention.now, args))
         if check is not None and (not rows or not check.holds(rows[0][-extra:])):
             return None
-        current = rows[0][-1 - extra] if rows else fields_version(tenant)
+        # No token row reads as "" (`fields_version`), NULL in the statement.
+        current = (rows[0][-1 - extra] or "") if rows else fields_version(tenant)
         if current == held.token:
             with _lock:
                 if key in _kept:

@@ -125,6 +125,17 @@ def test_a_configuration_change_compiles_the_statement_afresh(scoped, world):
     assert len(queries) == 1
 
 
+def test_a_statement_is_kept_for_an_organization_without_a_token_row(scoped, world):
+    from tend.rules.models import FieldsVersion
+
+    FieldsVersion.objects.filter(tenant_id=scoped.pk).delete()
+    first = page(scoped)
+    assert first == orm_page(scoped)
+    with CaptureQueriesContext(connection) as queries:
+        assert page(scoped) == first
+    assert len(queries) == 1
+
+
 def test_pages_follow_the_cursor(scoped, world):
     first = Attention(scoped, NOON).page(limit=2)
     last = first[-1].contact
