@@ -71,6 +71,31 @@ def test_attention_page_shows_reasons_and_filters(client, world):
     assert 'data-clauses="practice"' in page
 
 
+def test_attention_total_of_a_full_page_comes_separately(client, world, tenant, owner,
+                                                         monkeypatch):
+    """A full page shows its rows at once and asks for the total (a count of the whole list)
+    in a second request; a shorter page is its own total."""
+    from tend.community.views import care_attention
+
+    page = client.get("/o/acme/community/attention/").content.decode()
+    assert "1 person needs attention." in page and "part=total" not in page
+    actor = member_actor(tenant, owner)
+    with tenant_scope(tenant):
+        for name in ("Badr", "Carla"):
+            other = make_contact(tenant, first_name=name, last_name="", display_name=name)
+            unit_membership_add(tenant=tenant, actor=actor, unit=world["seeb"], contact=other)
+            practice_update(tenant=tenant, actor=actor, contact=other, regularity="NONE")
+    monkeypatch.setattr(care_attention, "PAGE", 2)
+    seeb = str(world["seeb"].pk)
+    page = client.get("/o/acme/community/attention/", {"unit": seeb}).content.decode()
+    assert "Counting" in page and "people need attention" not in page
+    assert f"unit={seeb}&amp;part=total" in page
+    assert page.count('<tr data-clauses=') == 2
+    total = client.get("/o/acme/community/attention/", {"unit": seeb, "part": "total"})
+    assert total.status_code == 200
+    assert total.content.decode().strip().endswith("3 people need attention.</p>")
+
+
 def test_my_mentees_and_contact_panels(client, world):
     page = client.get("/o/acme/community/mentees/").content.decode()
     assert "Ana" in page and "Needs attention" in page

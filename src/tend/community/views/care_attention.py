@@ -37,12 +37,17 @@ def attention(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.GET.get("mentor"):
         mentor = access_contact(tenant=tenant, contact_id=request.GET["mentor"], actor=actor)
     attention = Attention(tenant)
+    if request.GET.get("part") == "total":
+        # The count of the whole list reads every match (hundreds of ms in a large unit), so
+        # a full page asks for it separately and shows its rows first.
+        return render(request, "community/partials/care_attention_total.html", {
+            "total": attention.people(unit=unit, mentor=mentor, actor=actor).count()})
     rows = attention.page(unit=unit, mentor=mentor, actor=actor, limit=PAGE)
-    # A full page needs the total (a count of the whole list); a shorter one is the total.
-    total = (attention.people(unit=unit, mentor=mentor, actor=actor).count()
-             if len(rows) == PAGE else len(rows))
+    query = request.GET.copy()
+    query["part"] = "total"
     return render(request, "community/care_attention.html", {
-        "rows": rows, "total": total,
+        "rows": rows, "total": len(rows) if len(rows) < PAGE else None,
+        "total_query": query.urlencode(),
         "unit": unit, "mentor": mentor, "units": list(unit_list(tenant=tenant)),
         "settings": attention_settings(tenant), "rule": attention_rule(tenant),
         "can_manage": actor.has_perm("care.manage")})
