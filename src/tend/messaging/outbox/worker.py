@@ -44,7 +44,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from tend.core.models import Tenant
@@ -56,7 +56,7 @@ from tend.messaging.outbox.decide import BatchFacts, Verdict, rate_limits
 from tend.messaging.providers import OutgoingMessage, Provider, SendError, SendResult, provider_for
 from tend.messaging.signals import message_status_changed
 from tend.people.choices import ActivityCategory
-from tend.people.models import Activity, Contact
+from tend.people.services.activities import activities_record_many
 
 logger = logging.getLogger(__name__)
 
@@ -682,29 +682,21 @@ class OutboxWorker:
             message.next_attempt_at = verdict.until or now
 
     def _activities(self, sent: list[Message], now: datetime) -> None:
-        """MESSAGE_SENT on each contact's timeline: one insert, then the contacts' activity
-        metrics in a few set-based updates (as `activity_record` keeps them one by one)."""
-        rows = [Activity(
-            tenant_id=m.tenant_id, contact_id=m.contact_id, type="MESSAGE_SENT",
-            category=ActivityCategory.COMMUNICATION, channel=m.channel,
-            title=(m.subject or m.body or "")[:300],
-            metadata={"account": str(m.account_id), "message": str(m.pk)},
-            source=ACTIVITY_SOURCE, source_event_id=str(m.pk), occurred_at=now,
-            processed_at=now, actor_user_id=m.sender_id, related_type="messaging.message",
-            related_id=str(m.pk), created_by_id=m.sender_id, created_at=now, updated_at=now)
-            for m in sent]
-        Activity.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        per_contact = Counter(m.contact_id for m in sent)
-        by_count: dict[int, list[Any]] = defaultdict(list)
-        for contact_id, count in per_contact.items():
-            by_count[count].append(contact_id)
-        for count, ids in by_count.items():
-            Contact.objects.filter(pk__in=ids).update(
-                activity_count_30d=F("activity_count_30d") + count,
-                activity_count_90d=F("activity_count_90d") + count)
-        Contact.objects.filter(pk__in=list(per_contact)).filter(
-            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=now)).update(
-            last_activity_at=now, last_activity_type="MESSAGE_SENT")
+        """MESSAGE_SENT on each contact's timeline, with the contacts' activity metrics (one
+        statement on PostgreSQL, see `activities_record_many`)."""
+        communication = str(ActivityCategory.COMMUNICATION)
+        rows = []
+        for m in sent:
+            pk = str(m.pk)
+            rows.append({
+                "tenant_id": m.tenant_id, "contact_id": m.contact_id, "type": "MESSAGE_SENT",
+                "category": communication, "channel": m.channel,
+                "title": (m.subject or m.body or "")[:300],
+                "metadata": {"account": str(m.account_id), "message": pk},
+                "source": ACTIVITY_SOURCE, "source_event_id": pk, "occurred_at": now,
+                "actor_user_id": m.sender_id, "related_type": "messaging.message",
+                "related_id": pk, "created_by_id": m.sender_id})
+        activities_record_many(rows, now=now)
 
     @staticmethod
     def _announce(tenants: dict[Any, Tenant], by_tenant: dict[Any, list[Message]],

@@ -7,7 +7,7 @@ from tend.core.actors import Actor
 from tend.core.errors import ValidationFailed
 from tend.people.identities import normalize_alias
 from tend.people.models import Activity, Contact
-from tend.people.services.activities import activity_record
+from tend.people.services.activities import activities_record_many, activity_record
 
 
 @pytest.fixture
@@ -38,6 +38,32 @@ def test_old_event_does_not_rewind_last_activity(scoped, contact):
     contact.refresh_from_db()
     assert (contact.last_activity_type, contact.activity_count_30d,
             contact.activity_count_90d) == ("A", 1, 2)
+
+
+def test_record_many_skips_recorded_events_and_keeps_metrics(scoped, contact):
+    other = Contact.objects.create(tenant=scoped, first_name="Omar", display_name="Omar")
+    now = timezone.now()
+    activity_record(tenant=scoped, actor=Actor.system(), contact=other, type="LATER",
+                    occurred_at=now + timedelta(hours=1))
+    rows = [
+        {"tenant_id": scoped.pk, "contact_id": contact.pk, "type": "MESSAGE_SENT",
+         "source": "outbox", "source_event_id": "m1", "occurred_at": now,
+         "metadata": {"message": "m1"}, "title": "Hello"},
+        {"tenant_id": scoped.pk, "contact_id": contact.pk, "type": "OLD",
+         "source": "outbox", "source_event_id": "m2", "occurred_at": now - timedelta(days=60)},
+        {"tenant_id": scoped.pk, "contact_id": other.pk, "type": "MESSAGE_SENT",
+         "source": "outbox", "source_event_id": "m3", "occurred_at": now},
+    ]
+    assert activities_record_many(rows, now=now) == 3
+    assert activities_record_many(rows, now=now) == 0  # already recorded: nothing twice
+    first = Activity.objects.get(source_event_id="m1")
+    assert (first.title, first.metadata, first.processed_at) == ("Hello", {"message": "m1"}, now)
+    assert first.description == "" and first.company_id is None
+    contact.refresh_from_db()
+    assert (contact.last_activity_type, contact.last_activity_at, contact.activity_count_30d,
+            contact.activity_count_90d) == ("MESSAGE_SENT", now, 1, 2)
+    other.refresh_from_db()  # a later activity is not rewound
+    assert (other.last_activity_type, other.activity_count_30d) == ("LATER", 2)
 
 
 def test_activity_needs_a_subject(scoped):
