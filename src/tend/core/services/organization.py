@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import phonenumbers
 from django.db import transaction
@@ -73,3 +75,51 @@ def tenant_update(*, tenant: Tenant, actor: Actor, name: str, time_zone: str,
         audit_record(tenant=tenant, actor=actor, action="organization.updated",
                      entity_type="organization", entity_id=tenant.pk, changes=changed)
     return tenant
+
+
+def tenant_setting_change(*, tenant: Tenant, actor: Actor, key: str,
+                          change: Callable[[Any], Any], action: str,
+                          changes: Callable[[Any, Any], dict[str, Any]] | None = None,
+                          entity_type: str = "organization") -> Any:
+    """Read-modify-write one key of the organization's settings under a row lock, audited.
+
+    `change` gets the stored value (None when unset) and returns the new one (None removes
+    the key); `changes(previous, value)` builds the audit entry's changes (by default
+    `{key: [previous, value]}`). Returns the new value; `tenant.settings` is refreshed.
+    """
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        settings = dict(locked.settings or {})
+        previous = settings.get(key)
+        value = change(previous)
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
+        Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
+        tenant.settings = settings
+        audit_record(tenant=tenant, actor=actor, action=action, entity_type=entity_type,
+                     entity_id=tenant.pk,
+                     changes=changes(previous, value) if changes else {key: [previous, value]})
+    return value
+
+
+def whole_numbers_in_range(data: dict[str, Any], limits: dict[str, tuple[int, int]]
+                           ) -> dict[str, int]:
+    """Check a settings change of whole numbers: every key known, every value an int (not a
+    bool) within its (low, high) limits. Field errors for the rest."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, int] = {}
+    for key, value in data.items():
+        if key not in limits:
+            errors[key] = [_("Unknown setting.")]
+            continue
+        low, high = limits[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[key] = [_("Enter a whole number from %(low)d to %(high)d.")
+                           % {"low": low, "high": high}]
+            continue
+        clean[key] = value
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return clean

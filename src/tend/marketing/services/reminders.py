@@ -40,6 +40,7 @@ from tend.core.models import Tenant, User
 from tend.core.services.audit import audit_record
 from tend.core.services.changes import changed_values, save_changes
 from tend.core.services.guards import check_perm
+from tend.core.services.organization import tenant_setting_change
 from tend.core.text import clean_text
 from tend.core.zones import tenant_zone, zone_named
 from tend.marketing.models import Reminder, ReminderDigest, ReminderRule, ReminderStatus
@@ -451,14 +452,9 @@ def reminders_settings_update(*, tenant: Tenant, actor: Actor, digest_hour: int)
         hour = -1
     if not 0 <= hour <= 23:
         raise ValidationFailed(fields={"digest_hour": [_("Enter an hour from 0 to 23.")]})
-    with transaction.atomic():
-        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        locked.settings = {**(locked.settings or {}), "reminders_digest_hour": hour}
-        locked.save(update_fields=["settings"])
-        tenant.settings = locked.settings
-        audit_record(tenant=tenant, actor=actor, action="reminders.settings_changed",
-                     entity_type="organization", entity_id=tenant.pk,
-                     changes={"digest_hour": hour})
+    tenant_setting_change(tenant=tenant, actor=actor, key="reminders_digest_hour",
+                          change=lambda stored: hour, action="reminders.settings_changed",
+                          changes=lambda previous, value: {"digest_hour": hour})
     return tenant
 
 

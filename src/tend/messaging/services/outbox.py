@@ -224,8 +224,8 @@ def quiet_hours_set(*, tenant: Tenant, actor: Actor, start: str, end: str) -> di
     organization's) wait until `end`. Needs `outbox.manage`."""
     import re
 
-    from tend.core.services.audit import audit_record
     from tend.core.services.guards import check_perm
+    from tend.core.services.organization import tenant_setting_change
 
     check_perm(actor, "outbox.manage")
     start, end = (start or "").strip(), (end or "").strip()
@@ -241,17 +241,8 @@ def quiet_hours_set(*, tenant: Tenant, actor: Actor, start: str, end: str) -> di
     if errors:
         raise ValidationFailed(fields=errors)
     value = {"start": start, "end": end} if start else {}
-    with transaction.atomic():
-        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        settings = dict(locked.settings or {})
-        previous = settings.get("quiet_hours") or {}
-        if value:
-            settings["quiet_hours"] = value
-        else:
-            settings.pop("quiet_hours", None)
-        Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
-        tenant.settings = settings
-        audit_record(tenant=tenant, actor=actor, action="outbox.quiet_hours_changed",
-                     entity_type="core.tenant", entity_id=tenant.pk,
-                     changes={"before": previous, "after": value})
+    tenant_setting_change(
+        tenant=tenant, actor=actor, key="quiet_hours", change=lambda stored: value or None,
+        action="outbox.quiet_hours_changed", entity_type="core.tenant",
+        changes=lambda previous, _new: {"before": previous or {}, "after": value})
     return value
