@@ -61,6 +61,7 @@ def _after_cursor(cursor: str) -> tuple[str, UUID]:
     try:
         if not isinstance(name, str) or not isinstance(pk, str) or "\x00" in name:
             raise ValueError
+        name.encode()  # a lone surrogate cannot be sent to the database (UnicodeEncodeError)
         return name, UUID(pk)
     except ValueError:
         raise ValidationFailed(_("The cursor is not valid."),

@@ -155,7 +155,8 @@ def test_api_pages_with_a_cursor_and_rejects_a_bad_one(tenant, owner, world):
             break
     assert seen == [c.display_name for c in attention_list(tenant=tenant)]
     for bad in ("nope", encode_cursor(["Ana", "not-a-uuid"]), encode_cursor([1, 2]),
-                encode_cursor(["A\x00", "0190a000-0000-7000-8000-000000000000"])):
+                encode_cursor(["A\x00", "0190a000-0000-7000-8000-000000000000"]),
+                encode_cursor(["\ud800", "0190a000-0000-7000-8000-000000000000"])):
         response = client.get(f"{API}/community/attention", {"cursor": bad})
         assert response.status_code == 422
         assert response.json()["errors"] == [
