@@ -57,13 +57,17 @@ def _parse(url: str) -> httpx.URL:
 def is_public_address(address: str) -> bool:
     """Whether `address` (an IPv4 or IPv6 literal) may be called: not loopback, private,
     link-local, multicast, reserved, unspecified or otherwise not globally routable (an
-    IPv4-mapped IPv6 address is judged as the IPv4 address it carries)."""
+    IPv4-mapped IPv6 address is judged as the IPv4 address it carries; a 6to4 address is
+    refused when the IPv4 address it carries is)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if (isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None
+            and not is_public_address(str(ip.sixtofour))):  # 6to4 of a private IPv4
+        return False
     return not (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
                 or ip.is_reserved or ip.is_unspecified) and ip.is_global
 

@@ -45,7 +45,8 @@ def _fresh_cache():
 @pytest.mark.parametrize("address", [
     "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",  # noqa: S104
     "224.0.0.1", "240.0.0.1", "100.64.0.1", "::1", "::", "fe80::1", "fc00::1", "ff02::1",
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not an address"])
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::", "2002:a9fe:a9fe::1",
+    "not an address"])
 def test_local_private_and_reserved_addresses_are_not_public(address):
     assert is_public_address(address) is False
 
