@@ -121,8 +121,11 @@ def inbound_append(*, tenant: Tenant, account: ChannelAccount, contact: Contact,
     from tend.messaging.flows import flow_handle
 
     flow_handle(tenant=tenant, conversation=conversation, message=message)
+    # Robust: the drain commits a batch of messages at once, and a receiver failing for one
+    # must not skip the other messages' receivers (nor stop the drain).
     transaction.on_commit(lambda: message_received.send(
-        sender=Message, tenant=tenant, message=message, conversation=conversation))
+        sender=Message, tenant=tenant, message=message, conversation=conversation),
+        robust=True)
     return message
 
 

@@ -214,3 +214,35 @@ def test_the_sweep_drains_events_nobody_drains(scoped, fake_telegram, bot,  # no
         assert statuses() == {"stored just before a crash": InboundStatus.PROCESSED}
     with system_scope():
         assert inbound_sweep(now=later) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_message_received_receiver_neither_stops_the_drain_nor_the_others(
+        tenant, fake_telegram):  # noqa: F811
+    """The receivers of a batch's messages run after its commit; one that raises must not
+    skip the receivers of the batch's other messages nor leave later batches waiting."""
+    from tend.messaging.signals import message_received
+
+    heard: list[str] = []
+
+    def receiver(sender: Any, message: Any, **kwargs: Any) -> None:
+        heard.append(message.body)
+        if message.body == "boom":
+            raise RuntimeError("a receiver failed")
+
+    with tenant_scope(tenant):
+        bot = connect_bot(tenant, fake_telegram)
+        for text in ("one", "boom", "three", "four"):
+            store(bot, fake_telegram, text)
+    message_received.connect(receiver, dispatch_uid="test.drain.failing_receiver")
+    try:
+        with tenant_scope(tenant):
+            result = inbound_drain.inbound_drain(tenant=tenant, account_id=bot.pk,
+                                                 batch_size=3)
+            assert result.processed == 4
+            assert set(statuses().values()) == {InboundStatus.PROCESSED}
+            drain = InboundDrain.objects.get(account=bot)
+            assert (drain.requested_at, drain.lease_until) == (None, None)
+    finally:
+        message_received.disconnect(dispatch_uid="test.drain.failing_receiver")
+    assert heard == ["one", "boom", "three", "four"]
