@@ -37,6 +37,7 @@ class Target:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # the URL's host name (a pooled connection is for this name only)
 
 
 def _allow_private() -> bool:
@@ -115,8 +116,8 @@ def public_target(url: str) -> Target:
         raise UnsafeURL(_(_PRIVATE))
     name = parsed.host
     if addresses == [name]:  # an address literal: nothing to pin
-        return Target(url=str(parsed))
+        return Target(url=str(parsed), name=name)
     host_header = name if parsed.port is None else f"{name}:{parsed.port}"
     extensions = {"sni_hostname": name} if parsed.scheme == "https" else {}
     return Target(url=str(parsed.copy_with(host=addresses[0])),
-                  headers={"Host": host_header}, extensions=extensions)
+                  headers={"Host": host_header}, extensions=extensions, name=name)

@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -366,15 +368,25 @@ def signed_request(secret: str, body: bytes, *, timestamp: int | None = None
                                                                              body)}
 
 
-_client: httpx.Client | None = None
+# One keep-alive client per host name: requests go to the checked address (`public_target`),
+# and httpx pools connections by address, so a shared client would carry a request for one
+# name over a TLS connection whose certificate was checked for another name at that address.
+_clients: OrderedDict[str, httpx.Client] = OrderedDict()
+_CLIENTS_MAX = 64
+_clients_lock = threading.Lock()
 
 
-def _http() -> httpx.Client:
-    global _client
-    if _client is None:
-        _client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False,
-                               headers={"User-Agent": USER_AGENT})
-    return _client
+def _http(name: str) -> httpx.Client:
+    with _clients_lock:
+        client = _clients.get(name)
+        if client is None:
+            client = _clients[name] = httpx.Client(
+                timeout=TIMEOUT_SECONDS, follow_redirects=False,
+                headers={"User-Agent": USER_AGENT})
+            while len(_clients) > _CLIENTS_MAX:
+                _clients.popitem(last=False)  # not closed here: it may be in use
+        _clients.move_to_end(name)
+    return client
 
 
 def _post(delivery: WebhookDelivery, secret: str) -> Attempt:
@@ -387,8 +399,9 @@ def _post(delivery: WebhookDelivery, secret: str) -> Attempt:
         return Attempt(False, None, "", 0, str(exc)[:500])
     started = time.monotonic()
     try:
-        response = _http().post(target.url, content=body, headers={**headers, **target.headers},
-                                extensions=target.extensions)
+        response = _http(target.name).post(
+            target.url, content=body, headers={**headers, **target.headers},
+            extensions=target.extensions)
     except httpx.HTTPError as exc:
         elapsed = int((time.monotonic() - started) * 1000)
         return Attempt(False, None, "", elapsed, f"{type(exc).__name__}: {exc}"[:500])

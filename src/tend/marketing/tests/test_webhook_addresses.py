@@ -139,3 +139,84 @@ def test_journey_webhook_call_to_a_private_address_makes_no_request(settings, te
     assert journey_webhook_task.call(str(tenant.pk), receiver.url + "/j", {"a": 1}, "k2") == 200
     [request] = receiver.requests()
     assert (request.path, request.headers["idempotency-key"]) == ("/j", "k2")
+
+
+def _tls_files(tmp_path):
+    """A certificate authority and a server certificate for a.test only (PEM files)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("Test CA")).issuer_name(name("Test CA"))
+          .public_key(ca_key.public_key()).serial_number(1)
+          .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("a.test")).issuer_name(name("Test CA"))
+            .public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("a.test")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(cert.public_bytes(pem) + key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return tmp_path / "ca.pem", tmp_path / "server.pem"
+
+
+def test_a_kept_connection_is_not_reused_for_another_host_name(settings, monkeypatch,
+                                                               tmp_path):
+    """Two names at one address: a TLS connection whose certificate was checked for a.test
+    does not carry the request for b.test (whose certificate the server does not have)."""
+    import http.server
+    import ssl
+    import threading
+    import uuid
+
+    from tend.marketing.models import WebhookSubscription
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    ca, server_pem = _tls_files(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(server_pem)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    settings.TEND_WEBHOOKS_ALLOW_PRIVATE = True
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    monkeypatch.setattr("tend.core.outbound._resolve", lambda parsed: ["127.0.0.1"])
+    svc._clients.clear()
+    try:
+        def post(host):
+            sub = WebhookSubscription(url=f"https://{host}:{port}/in")
+            return svc._post(WebhookDelivery(subscription=sub, payload={}, event_type="t",
+                                             event_id=uuid.uuid4()), "secret")
+
+        assert post("a.test").ok
+        refused = post("b.test")
+        assert not refused.ok and refused.status_code is None
+        assert post("a.test").ok
+    finally:
+        server.shutdown()
+        server.server_close()
+        svc._clients.clear()
