@@ -321,9 +321,11 @@ def inbound_sweep(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     cutoff = now - SWEEP_AFTER
+    # Inactive organizations' events wait (their drain jobs do nothing) until reactivated.
+    # No ordering: `Meta.ordering` would add `received_at` to the DISTINCT (a row per event).
     waiting = set(InboundEvent.objects.filter(status=InboundStatus.PENDING,
-                                              received_at__lt=cutoff)
-                  .values_list("tenant_id", "account_id").distinct())
+                                              received_at__lt=cutoff, tenant__is_active=True)
+                  .order_by().values_list("tenant_id", "account_id").distinct())
     busy = set(InboundDrain.objects.filter(
         Q(lease_until__gte=now) | Q(lease_until__isnull=True, requested_at__gte=cutoff),
     ).values_list("tenant_id", "account_id"))

@@ -246,3 +246,30 @@ def test_a_failing_message_received_receiver_neither_stops_the_drain_nor_the_oth
     finally:
         message_received.disconnect(dispatch_uid="test.drain.failing_receiver")
     assert heard == ["one", "boom", "three", "four"]
+
+
+def test_the_sweep_leaves_inactive_organizations_alone_and_reads_one_row_per_account(
+        scoped, fake_telegram, bot, django_capture_on_commit_callbacks):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tend.core.models import Tenant
+
+    for text in ("waiting", "and waiting"):
+        store(bot, fake_telegram, text)
+    InboundEvent.objects.filter(payload__message__text="and waiting").update(
+        received_at=timezone.now() + timedelta(milliseconds=5))
+    later = timezone.now() + SWEEP_AFTER + timedelta(seconds=1)
+    with system_scope():
+        Tenant.objects.filter(pk=scoped.pk).update(is_active=False)
+        # Its drain job would do nothing: asking for one every minute only fills the queue.
+        assert inbound_sweep(now=later) == 0
+        Tenant.objects.filter(pk=scoped.pk).update(is_active=True)
+        with CaptureQueriesContext(connection) as queries, \
+                django_capture_on_commit_callbacks(execute=False):
+            assert inbound_sweep(now=later) == 1
+    # The pending events are read one row per account, not one per event.
+    [waiting] = [q["sql"] for q in queries.captured_queries
+                 if "DISTINCT" in q["sql"] and "messaging_inboundevent" in q["sql"]]
+    assert "ORDER BY" not in waiting
+    assert '"received_at" FROM' not in waiting
