@@ -73,6 +73,15 @@ def is_public_address(address: str) -> bool:
                 or ip.is_reserved or ip.is_unspecified) and ip.is_global
 
 
+def _is_literal(host: str) -> bool:
+    """Whether `host` is an IP address (in any spelling, such as `2001:DB8:0::1`)."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _resolve(parsed: httpx.URL) -> list[str]:
     """Every address the URL's host resolves to (a literal address is itself)."""
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -115,7 +124,7 @@ def public_target(url: str) -> Target:
     if not _allow_private() and not all(is_public_address(a) for a in addresses):
         raise UnsafeURL(_(_PRIVATE))
     name = parsed.host
-    if addresses == [name]:  # an address literal: nothing to pin
+    if addresses == [name] or _is_literal(name):  # an address literal: nothing to pin
         return Target(url=str(parsed), name=name)
     host_header = name if parsed.port is None else f"{name}:{parsed.port}"
     extensions = {"sni_hostname": name} if parsed.scheme == "https" else {}

@@ -220,3 +220,14 @@ def test_a_kept_connection_is_not_reused_for_another_host_name(settings, monkeyp
         server.shutdown()
         server.server_close()
         svc._clients.clear()
+
+
+@pytest.mark.parametrize("url", ["https://[2606:4700:4700:0::1111]/in",
+                                 "https://[2606:4700:4700::1111]/in",
+                                 "http://[2606:4700:4700:0:0:0:0:1111]:8080/in"])
+def test_an_ip_literal_in_any_spelling_is_requested_as_written(strict, url):
+    """Nothing to pin for an address: no Host header of our own (an IPv6 one would need
+    brackets) and no TLS server name (an address is not one)."""
+    target = public_target(url)
+    assert (target.headers, target.extensions) == ({}, {})
+    assert "2606:4700:4700:" in target.url
