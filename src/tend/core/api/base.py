@@ -524,10 +524,22 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         values = None
     if not isinstance(values, list) or len(values) != size or any(
-        v is None or isinstance(v, list | dict) for v in values
+        v is None or isinstance(v, list | dict) or (isinstance(v, str) and not _storable(v))
+        for v in values
     ):
         raise _bad_cursor()
     return values
+
+
+def _storable(text: str) -> bool:
+    """A text databases can compare: no NUL, no lone surrogate (JSON lets both through)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _bad_cursor() -> ValidationFailed:

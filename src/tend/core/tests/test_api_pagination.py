@@ -131,6 +131,11 @@ def test_cursor_round_trip_and_ascending_order(tenant):
     assert decode_cursor(encode_cursor(["a", 2]), 2) == ["a", 2]
     with pytest.raises(ValidationFailed):
         decode_cursor(encode_cursor(["a", 2]), 3)
+    # Text no database can compare: a NUL, a lone surrogate (valid JSON, not valid UTF-8).
+    for bad in ('["a\\u0000b",2]', '["\\ud800",2]'):
+        forged = base64.urlsafe_b64encode(bad.encode()).decode().rstrip("=")
+        with pytest.raises(ValidationFailed):
+            decode_cursor(forged, 2)
     with tenant_scope(tenant):
         roles = Role.objects.filter(tenant=tenant)
         keys, cursor = [], None
