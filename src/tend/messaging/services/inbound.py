@@ -169,7 +169,8 @@ def message_apply_status(*, tenant: Tenant, account: ChannelAccount,
         return message
     message.save(update_fields=fields)
     if message.status != previous:
+        # Robust, as `message_received`: the drain commits a batch of statuses at once.
         transaction.on_commit(lambda: message_status_changed.send(
             sender=Message, tenant=tenant, message=message, status=message.status,
-            previous=previous))
+            previous=previous), robust=True)
     return message

@@ -273,3 +273,47 @@ def test_the_sweep_leaves_inactive_organizations_alone_and_reads_one_row_per_acc
                  if "DISTINCT" in q["sql"] and "messaging_inboundevent" in q["sql"]]
     assert "ORDER BY" not in waiting
     assert '"received_at" FROM' not in waiting
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_status_receiver_neither_stops_the_drain_nor_the_others(
+        tenant, fake_telegram, monkeypatch):  # noqa: F811
+    from tend.messaging.choices import MessageDirection, MessageStatus
+    from tend.messaging.providers import InboundItem, StatusUpdate
+    from tend.messaging.signals import message_status_changed
+    from tend.people.models import Contact
+
+    class Statuses:
+        def parse(self, account: Any, item: Any) -> list[Any]:
+            return [StatusUpdate(item.payload["id"], MessageStatus.DELIVERED)]
+
+    monkeypatch.setattr(inbound_drain, "provider_for", lambda kind: Statuses())
+    heard: list[str] = []
+
+    def receiver(sender: Any, message: Any, **kwargs: Any) -> None:
+        heard.append(message.provider_message_id)
+        if message.provider_message_id == "p1":
+            raise RuntimeError("a receiver failed")
+
+    with tenant_scope(tenant):
+        bot = connect_bot(tenant, fake_telegram)
+        contact = Contact.objects.create(tenant=tenant, first_name="Amal")
+        ids = ["p1", "p2", "p3"]
+        for pid in ids:
+            Message.objects.create(
+                tenant=tenant, contact=contact, account=bot, channel="TELEGRAM",
+                direction=MessageDirection.OUTBOUND, status=MessageStatus.SENT, to_address="1",
+                body=pid, provider_message_id=pid)
+        events_store(account=bot, items=[InboundItem(f"{pid}:d", "status", {"id": pid})
+                                         for pid in ids])
+    message_status_changed.connect(receiver, dispatch_uid="test.drain.failing_status")
+    try:
+        with tenant_scope(tenant):
+            result = inbound_drain.inbound_drain(tenant=tenant, account_id=bot.pk,
+                                                 batch_size=2)
+            assert result.processed == 3
+            assert set(Message.objects.values_list("status", flat=True)) == {
+                MessageStatus.DELIVERED}
+    finally:
+        message_status_changed.disconnect(dispatch_uid="test.drain.failing_status")
+    assert heard == ids
