@@ -61,6 +61,10 @@ logger = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 4000
 # Events claimed and processed in one transaction (one commit per batch).
 DRAIN_BATCH = 50
+# An event whose processing stopped its worker this many times is given up (FAILED).
+CRASH_LIMIT = 3
+CRASHED = "The worker stopped while processing this event %(times)d times; it is left for a retry."
+TAKEN, RECOVERED, GAVE_UP = "taken", "recovered", "gave up"
 # How long a drainer holds an account without renewing (it renews with every batch).
 LEASE = timedelta(minutes=5)
 # Pending events older than this, on an account nobody drains, are drained by the sweep.
@@ -177,12 +181,30 @@ def inbound_drain(*, tenant: Tenant, account_id: Any, owner: str = "",
     if account is None:
         return result
     provider = provider_for(account.kind)
-    while _lease_take(tenant, account, owner):
+    while taken := _lease_take(tenant, account, owner):
         result.passes += 1
         latest: datetime | None = None
+        # After a drainer died (its lease ran out unreleased) the events it held are the
+        # first pending ones: take them one at a time, each attempt counted in a commit of
+        # its own first, so an event that kills its worker is given up after CRASH_LIMIT
+        # tries instead of stopping the account's drain for good.
+        careful = batch_size if taken == RECOVERED else 0
         try:
             while True:
-                claimed = _drain_batch(tenant, account, provider, owner, batch_size, result)
+                if careful:
+                    careful -= 1
+                    counted = _attempt_count(tenant, account, owner, result)
+                    if counted is None:
+                        return result
+                    if counted == GAVE_UP:
+                        continue
+                    if not counted:
+                        break
+                    claimed = _drain_batch(tenant, account, provider, owner, 1, result,
+                                           counted=True)
+                else:
+                    claimed = _drain_batch(tenant, account, provider, owner, batch_size,
+                                           result)
                 if claimed is None:  # the lease ran out and another drainer took over
                     return result
                 if not claimed:
@@ -197,27 +219,61 @@ def inbound_drain(*, tenant: Tenant, account_id: Any, owner: str = "",
     return result
 
 
-def _lease_take(tenant: Tenant, account: ChannelAccount, owner: str) -> bool:
-    """Hold `account` for `owner` (a free or run-out lease, or ours already); the drain stays
-    requested while it is held, so webhooks do not enqueue more jobs."""
+def _lease_take(tenant: Tenant, account: ChannelAccount, owner: str) -> str:
+    """Hold `account` for `owner` (a free or run-out lease, or ours already): TAKEN, or
+    RECOVERED when the lease ran out unreleased (its drainer died), "" when another holds
+    it. The drain stays requested while it is held, so webhooks do not enqueue more jobs."""
     now = timezone.now()
     drains = InboundDrain.objects.filter(tenant=tenant, account=account)
+    before = drains.values_list("lease_until", "leased_by").first()
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(leased_by=owner)
     if drains.filter(free).update(
             lease_until=now + LEASE, leased_by=owner, updated_at=now,
             requested_at=Coalesce(F("requested_at"), Value(now, models.DateTimeField()))):
-        return True
-    if drains.exists():
-        return False
-    return bool(_insert_ignoring_conflicts(InboundDrain, [InboundDrain(
+        died = (before is not None and before[0] is not None and before[0] < now
+                and before[1] != owner)
+        return RECOVERED if died else TAKEN
+    if before is not None or drains.exists():
+        return ""
+    inserted = _insert_ignoring_conflicts(InboundDrain, [InboundDrain(
         tenant=tenant, account=account, requested_at=now, lease_until=now + LEASE,
-        leased_by=owner)], "id"))
+        leased_by=owner)], "id")
+    return TAKEN if inserted else ""
+
+
+def _attempt_count(tenant: Tenant, account: ChannelAccount, owner: str,
+                   result: DrainResult) -> bool | str | None:
+    """Count an attempt on the next pending event, committed before it is processed: True,
+    GAVE_UP when it had CRASH_LIMIT attempts already (it is marked FAILED), False when
+    nothing is pending, None when the lease is no longer ours."""
+    with transaction.atomic():
+        now = timezone.now()
+        if not InboundDrain.objects.filter(tenant=tenant, account=account,
+                                           leased_by=owner).update(lease_until=now + LEASE):
+            return None
+        event = (InboundEvent.objects.select_for_update(skip_locked=True)
+                 .filter(tenant=tenant, account=account, status=InboundStatus.PENDING)
+                 .order_by("received_at", "id").only("pk", "attempts").first())
+        if event is None:
+            return False
+        row = InboundEvent.objects.filter(tenant=tenant, pk=event.pk)
+        if event.attempts >= CRASH_LIMIT:
+            logger.error("inbound event %s given up: its worker stopped %d times",
+                         event.pk, event.attempts)
+            row.update(status=InboundStatus.FAILED, processed_at=now, updated_at=now,
+                       error=CRASHED % {"times": event.attempts})
+            result.failed += 1
+            return GAVE_UP
+        row.update(attempts=F("attempts") + 1, updated_at=now)
+    return True
 
 
 def _drain_batch(tenant: Tenant, account: ChannelAccount, provider: Provider, owner: str,
-                 batch_size: int, result: DrainResult) -> list[datetime] | None:
+                 batch_size: int, result: DrainResult, *, counted: bool = False
+                 ) -> list[datetime] | None:
     """Claim and process up to `batch_size` pending events in one transaction; their
-    `received_at`s (empty: none left), or None when the lease is no longer ours."""
+    `received_at`s (empty: none left), or None when the lease is no longer ours. `counted`:
+    the attempt was counted already (`_attempt_count`)."""
     with transaction.atomic():
         now = timezone.now()
         if not InboundDrain.objects.filter(tenant=tenant, account=account,
@@ -239,14 +295,15 @@ def _drain_batch(tenant: Tenant, account: ChannelAccount, provider: Provider, ow
                 done[status].append(event.pk)
         now = timezone.now()
         pending = InboundEvent.objects.filter(tenant=tenant, status=InboundStatus.PENDING)
+        attempts = F("attempts") + (0 if counted else 1)
         for status, ids in done.items():
             if ids:
                 pending.filter(pk__in=ids).update(
-                    status=status, attempts=F("attempts") + 1, error="", processed_at=now,
+                    status=status, attempts=attempts, error="", processed_at=now,
                     updated_at=now)
         for pk, error in failed:
             pending.filter(pk=pk).update(
-                status=InboundStatus.FAILED, attempts=F("attempts") + 1, error=error,
+                status=InboundStatus.FAILED, attempts=attempts, error=error,
                 processed_at=now, updated_at=now)
     result.processed += len(done[InboundStatus.PROCESSED])
     result.ignored += len(done[InboundStatus.IGNORED])

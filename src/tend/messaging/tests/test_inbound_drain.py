@@ -317,3 +317,48 @@ def test_a_failing_status_receiver_neither_stops_the_drain_nor_the_others(
     finally:
         message_status_changed.disconnect(dispatch_uid="test.drain.failing_status")
     assert heard == ids
+
+
+class WorkerDied(BaseException):
+    """Stands for the process dying mid-batch (killed, out of memory): nothing after it runs."""
+
+
+def test_an_event_that_kills_its_worker_is_given_up_after_three_tries_and_the_rest_drain(
+        scoped, fake_telegram, bot, monkeypatch):  # noqa: F811
+    apply_message = inbound.apply_message
+
+    def apply_or_die(tenant: Any, account: Any, parsed: Any) -> Any:
+        if parsed.text == "poison":
+            raise WorkerDied()
+        return apply_message(tenant, account, parsed)
+
+    monkeypatch.setattr(inbound, "apply_message", apply_or_die)
+    # A dead process releases nothing: its lease stays until it runs out.
+    monkeypatch.setattr(inbound_drain, "_release_quietly", lambda *args: None)
+    for text in ("before", "poison", "after"):
+        store(bot, fake_telegram, text)
+
+    def drain_until_the_worker_dies() -> None:
+        with pytest.raises(WorkerDied):
+            inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+        InboundDrain.objects.filter(account=bot).update(
+            lease_until=timezone.now() - timedelta(seconds=1))
+
+    drain_until_the_worker_dies()  # the whole first batch rolls back, nothing counted
+    assert statuses() == dict.fromkeys(("before", "poison", "after"), InboundStatus.PENDING)
+    for tries in (1, 2, 3):  # each drain after a death counts an attempt before processing
+        drain_until_the_worker_dies()
+        assert InboundEvent.objects.get(payload__message__text="poison").attempts == tries
+    assert statuses()["before"] == InboundStatus.PROCESSED
+
+    result = inbound_drain.inbound_drain(tenant=scoped, account_id=bot.pk)
+
+    assert (result.processed, result.failed) == (1, 1)
+    assert statuses() == {"before": InboundStatus.PROCESSED, "poison": InboundStatus.FAILED,
+                          "after": InboundStatus.PROCESSED}
+    poison = InboundEvent.objects.get(status=InboundStatus.FAILED)
+    assert "stopped while processing this event 3 times" in poison.error
+    assert bodies() == ["before", "after"]
+    assert InboundEvent.objects.get(payload__message__text="after").attempts == 1
+    drain = InboundDrain.objects.get(account=bot)
+    assert (drain.leased_by, drain.lease_until) == ("", None)
