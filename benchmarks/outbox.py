@@ -15,15 +15,12 @@ Three figures, each with a same-run baseline:
    Target: ≥ 2,000 msg/s and ≥ 0.5 times the baseline.
 2. Limited: an account at `--rate` messages per second for `--seconds`: the achieved rate
    (≥ 99 % of the configured one) and the fake's busiest one-second window (never above).
-3. Webhook ingest: signed Telegram updates POSTed to /hooks/messaging/<key>/ through the
-   whole Django stack (test client: middleware, signature check, raw-first storage, enqueue of
-   the processing task). Baselines: a bare Django view that reads the body and answers 200,
-   through the same client and middleware in the same run; and `inbound_store` called
-   directly with the same updates (the storage alone, no Django request handling).
+3. Worker start-up (`--parts startup`): `tend worker` from process start to its first send.
+
+Webhook ingest has a benchmark of its own: benchmarks/webhook_ingest.py.
 
 The limited run's fake runs in a process of its own too (its receive times are read back at
-the end), so that this process's threads do not delay its stamps; the webhooks use a fake in
-this process.
+the end), so that this process's threads do not delay its stamps.
 """
 
 from __future__ import annotations
@@ -46,14 +43,13 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000)
     parser.add_argument("--rate", type=float, default=80.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--webhooks", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--processes", type=int, default=2,
                         help="sender processes on each side of the unlimited run")
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--parts", default="unlimited,limited,webhooks",
-                        help="which runs, comma-separated: unlimited, limited, webhooks, "
-                             "startup (default: the first three)")
+    parser.add_argument("--parts", default="unlimited,limited",
+                        help="which runs, comma-separated: unlimited, limited, startup "
+                             "(default: the first two)")
     parser.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
     parser.add_argument("--role", choices=["worker", "asyncio"], help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
@@ -129,12 +125,9 @@ def run(args: argparse.Namespace) -> None:
         # 2. Limited.
         if "limited" in parts:
             limited_run(args, tenant, queue)
-        # 4. Worker start-up (not in the default parts).
+        # 3. Worker start-up (not in the default parts).
         if "startup" in parts:
             startup_run(args, tenant, queue)
-        # 3. Webhook ingest.
-        if "webhooks" in parts:
-            webhooks(args, tenant, fake)
     finally:
         fake.stop()
 
@@ -364,75 +357,6 @@ def child(args: argparse.Namespace) -> None:
             await asyncio.gather(*(pump() for _ in range(args.concurrency)))
 
     asyncio.run(pump_all())
-
-
-def _bare(request):  # type: ignore[no-untyped-def]
-    """The baseline view: reads the body and answers 200, nothing else."""
-    from django.http import HttpResponse
-
-    request.body  # noqa: B018 - read it, as the webhook view does
-    return HttpResponse(b'{"ok": true}', content_type="application/json")
-
-
-def _bare_urls() -> None:
-    """An URLconf with Tend's routes plus the bare view, under the same middleware."""
-    import sys
-    import types
-
-    from django.urls import include, path
-
-    module = types.ModuleType("outbox_bench_urls")
-    module.urlpatterns = [path("bench/bare/", _bare), path("", include("tend.urls"))]  # type: ignore[attr-defined]
-    sys.modules["outbox_bench_urls"] = module
-
-
-def webhooks(args: argparse.Namespace, tenant, fake) -> None:  # type: ignore[no-untyped-def]
-    import json
-
-    from django.test import Client, override_settings
-
-    from tend.core.tenancy import tenant_scope
-    from tend.messaging.models import ChannelAccount, InboundEvent
-    from tend.messaging.providers import provider_for
-    from tend.messaging.services.accounts import webhook_path
-    from tend.messaging.services.inbound import inbound_store
-
-    with tenant_scope(tenant):
-        account = ChannelAccount(tenant=tenant, kind="TELEGRAM", name="Hook bot",
-                                 status="ACTIVE", settings={"api_base": fake.url})
-        account.set_credentials({"bot_token": fake.token, "webhook_secret": "bench-secret"})
-        account.save()
-    _bare_urls()
-    client = Client()
-    path = webhook_path(account)
-    n = args.webhooks
-    updates = [fake.make_update(f"hello {i}", chat_id=50_000 + i % 500) for i in range(n * 2)]
-    bodies = [json.dumps(u).encode() for u in updates]
-    headers = {"HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": "bench-secret"}
-
-    def post_all(url: str, chunk: list[bytes]) -> float:
-        t0 = time.perf_counter()
-        for body in chunk:
-            response = client.post(url, data=body, content_type="application/json", **headers)
-            assert response.status_code == 200, response.status_code
-        return time.perf_counter() - t0
-
-    with override_settings(ROOT_URLCONF="outbox_bench_urls"):
-        post_all("/bench/bare/", bodies[:50])  # warm both paths up
-        ours = post_all(path, bodies[:n])
-        bare = post_all("/bench/bare/", bodies[:n])
-    provider = provider_for("TELEGRAM")
-    t0 = time.perf_counter()
-    with tenant_scope(tenant):
-        for body in bodies[n:]:
-            inbound_store(account=account, items=provider.split(account, body))
-    store = time.perf_counter() - t0
-    with tenant_scope(tenant):
-        stored = InboundEvent.objects.filter(account=account).count()
-    assert stored == n * 2, stored
-    print(f"webhook ingest: {n / ours:,.0f} requests/s into /hooks/messaging/<key>/ "
-          f"(test client, whole middleware stack); bare Django view {n / bare:,.0f}/s "
-          f"(ratio {bare / ours:.2f}); inbound_store alone {n / store:,.0f}/s")
 
 
 if __name__ == "__main__":
