@@ -2,7 +2,7 @@
 helpers the set-based seeding shares (SQL that differs by database, raw statements, filling
 every column of a model in an `INSERT … SELECT`).
 
-    from benchdb import Sql, column_exprs, drop_database, ensure_database, execute, setup
+    from benchdb import Sql, close_and_drop, column_exprs, ensure_database, execute, setup
 
 (the scripts run as `uv run python benchmarks/<name>.py`, so this directory is on the path).
 """
@@ -33,6 +33,14 @@ def drop_database(url: str) -> None:
     base, _, name = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def close_and_drop(url: str) -> None:
+    """After a run: close Django's connections, then drop the run's database."""
+    from django.db import connections
+
+    connections.close_all()
+    drop_database(url)
 
 
 def setup(database_url: str | None, data_dir: str, **env: str) -> None:

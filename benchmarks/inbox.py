@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 import benchdb
-from benchdb import drop_database, ensure_database
+from benchdb import close_and_drop, ensure_database
 
 ORG_SLUG = "bench-inbox"
 OWNER_EMAIL = "owner@bench-inbox.example"
@@ -178,10 +178,7 @@ def main() -> None:
             run(args.conversations, args.repeat)
     finally:
         if created:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database(args.database_url)
+            close_and_drop(args.database_url)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from benchdb import drop_database, ensure_database, setup
+from benchdb import close_and_drop, ensure_database, setup
 
 
 def main() -> None:
@@ -68,10 +68,7 @@ def main() -> None:
         run(args)
     finally:
         if args.database_url and not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database(args.database_url)
+            close_and_drop(args.database_url)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -30,7 +30,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from benchdb import drop_database, ensure_database, setup
+from benchdb import close_and_drop, ensure_database, setup
 
 TYPES = ["EMAIL_OPENED", "TICKET_PURCHASED", "EVENT_ATTENDED", "DONATION_RECEIVED",
          "PAGE_VIEWED", "FORM_SUBMITTED", "CALL_LOGGED", "LESSON_COMPLETED"]
@@ -270,10 +270,7 @@ def main() -> None:
             run(args.contacts, args.repeat)
     finally:
         if created:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database(args.database_url)
+            close_and_drop(args.database_url)
 
 
 if __name__ == "__main__":

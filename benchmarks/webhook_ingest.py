@@ -29,7 +29,7 @@ import tempfile
 import time
 import types
 
-from benchdb import drop_database, ensure_database, setup
+from benchdb import close_and_drop, ensure_database, setup
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - the benchmark's own throwaway account
 
@@ -56,10 +56,7 @@ def main() -> None:
         run(args)
     finally:
         if args.database_url and not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database(args.database_url)
+            close_and_drop(args.database_url)
 
 
 def _bare(request):  # type: ignore[no-untyped-def]
