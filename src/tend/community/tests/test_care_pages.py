@@ -65,6 +65,9 @@ def test_attention_page_shows_reasons_and_filters(client, world):
                            {"days_since_contact": "0", "months_since_lesson": "3"})
     assert response.status_code == 422 and "from 1 to 3650" in response.content.decode()
     response = client.post("/o/acme/community/attention/settings/",
+                           {"days_since_contact": "--5", "months_since_lesson": "3"})
+    assert response.status_code == 422 and "Enter a whole number" in response.content.decode()
+    response = client.post("/o/acme/community/attention/settings/",
                            {"days_since_contact": "120", "months_since_lesson": "3"})
     assert response.status_code == 302
     page = client.get("/o/acme/community/attention/").content.decode()

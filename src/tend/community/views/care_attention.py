@@ -3,8 +3,6 @@ thresholds, and "My mentees"."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -21,7 +19,7 @@ from tend.community.services.care_attention import (
     attention_settings_update,
 )
 from tend.community.services.care_mentors import staff_contact_id
-from tend.core.views.base import form_post, form_status, require_perm
+from tend.core.views.base import form_post, form_status, posted_whole_numbers, require_perm
 from tend.people.models import Contact
 from tend.people.selectors.contact_page import access_contact
 
@@ -58,11 +56,8 @@ def attention_settings_view(request: HttpRequest, org_slug: str) -> HttpResponse
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
 
     def save() -> HttpResponse:
-        data: dict[str, Any] = {}
-        for key in ("days_since_contact", "months_since_lesson"):
-            raw = request.POST.get(key, "").strip()
-            data[key] = int(raw) if raw.lstrip("-").isdecimal() else raw
-        attention_settings_update(tenant=tenant, actor=actor, data=data)
+        attention_settings_update(tenant=tenant, actor=actor, data=posted_whole_numbers(
+            request, ("days_since_contact", "months_since_lesson")))
         return redirect("community:care-attention", org_slug=org_slug)
 
     done, errors = form_post(request, save)

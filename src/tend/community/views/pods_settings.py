@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
 from tend.community.services.pods_settings import pods_settings, pods_settings_update
 from tend.community.views.pods_core import DAYS
-from tend.core.views.base import form_post, form_status, require_perm
+from tend.core.views.base import form_post, form_status, posted_whole_numbers, require_perm
 
 
 @require_perm("pods.change")
@@ -18,11 +16,8 @@ def pods_settings_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     tenant, actor = request.tenant, request.actor  # type: ignore[attr-defined]
 
     def save() -> HttpResponse:
-        data: dict[str, Any] = {}
-        for key in ("weekly_day", "weekly_hour"):
-            raw = request.POST.get(key, "").strip()
-            data[key] = int(raw) if raw.isdecimal() else raw
-        pods_settings_update(tenant=tenant, actor=actor, data=data)
+        pods_settings_update(tenant=tenant, actor=actor, data=posted_whole_numbers(
+            request, ("weekly_day", "weekly_hour")))
         return redirect("community:pods", org_slug=org_slug)
 
     done, errors = form_post(request, save)

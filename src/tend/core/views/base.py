@@ -76,6 +76,17 @@ def form_status(errors: dict[str, list[str]]) -> int:
     return 422 if errors else 200
 
 
+def posted_whole_numbers(request: HttpRequest, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Form fields meant as whole numbers: an int where the text is one (a leading minus
+    kept, so the service can say it is out of range), the text as given otherwise (the
+    service names the error)."""
+    data: dict[str, Any] = {}
+    for key in keys:
+        raw = request.POST.get(key, "").strip()
+        data[key] = int(raw) if raw.lstrip("-").isdecimal() and raw.count("-") <= 1 else raw
+    return data
+
+
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
