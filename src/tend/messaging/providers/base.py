@@ -13,13 +13,10 @@ and are looked up with `provider_for(kind)`.
 
 from __future__ import annotations
 
-import ssl
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -186,45 +183,6 @@ class Provider:
         """The answer to a verified webhook whose `items` were stored (`new` of them not
         seen before) when the provider expects a particular body; None: a JSON count."""
         return None
-
-
-class ClientPool:
-    """Keep-alive HTTP clients for a provider module, one per API address and sending thread.
-
-    httpx clients are thread-safe, but one client shared by the outbox's sending threads
-    serializes them on its connection pool's lock (taken to find a connection and again to
-    give it back): with 32 threads, waking each other on that lock cost more CPU than the
-    requests. Each thread keeps its own client instead (a thread sends one request at a
-    time, so `max_connections` of them is plenty), and all of them share one SSL context,
-    the costly part of building a client. A provider module keeps one pool."""
-
-    def __init__(self, max_connections: int = 2) -> None:
-        self.max_connections = max_connections
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._ssl: ssl.SSLContext | None = None
-
-    def client(self, base: str, timeout: httpx.Timeout) -> httpx.Client:
-        """This thread's client for `base` (made with `timeout` the first time it is asked
-        for)."""
-        clients: dict[str, httpx.Client] | None = getattr(self._local, "clients", None)
-        if clients is None:
-            clients = self._local.clients = {}
-        client = clients.get(base)
-        if client is None:
-            client = clients[base] = httpx.Client(
-                base_url=base, timeout=timeout, verify=self.ssl_context(),
-                limits=httpx.Limits(max_connections=self.max_connections,
-                                    max_keepalive_connections=self.max_connections))
-        return client
-
-    def ssl_context(self) -> ssl.SSLContext:
-        """The SSL context every client of the pool verifies with (built once)."""
-        if self._ssl is None:
-            with self._lock:
-                if self._ssl is None:
-                    self._ssl = httpx.create_ssl_context()
-        return self._ssl
 
 
 _registry: dict[str, Provider] = {}

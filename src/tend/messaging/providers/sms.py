@@ -22,7 +22,6 @@ import hmac
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +29,6 @@ from django.utils.translation import gettext_lazy as _
 from tend.messaging.choices import ChannelKind, MessageStatus
 from tend.messaging.models import ChannelAccount
 from tend.messaging.providers.base import (
-    ClientPool,
     ConnectError,
     CredentialField,
     InboundItem,
@@ -43,11 +41,19 @@ from tend.messaging.providers.base import (
     SendResult,
     StatusUpdate,
 )
+from tend.messaging.providers.transport import (
+    ApiClient,
+    ApiResponse,
+    ClientPool,
+    Timeout,
+    TransportError,
+    TransportTimeout,
+)
 from tend.people.choices import AliasType
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 DEFAULT_RETRY_AFTER = 1.0
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = Timeout(read=10.0, connect=5.0)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 BAD_NUMBER = {21211, 21614, 21612, 21408, 21610, 21606, 21217}
 THROTTLED = {20429, 14107}
@@ -60,7 +66,7 @@ STATUSES = {"sent": MessageStatus.SENT, "delivered": MessageStatus.DELIVERED,
 _pool = ClientPool()
 
 
-def http_client(base: str) -> httpx.Client:
+def http_client(base: str) -> ApiClient:
     return _pool.client(base, TIMEOUT)
 
 
@@ -78,7 +84,7 @@ def _form(raw: bytes) -> list[tuple[str, str]]:
         raise ValueError(f"not a UTF-8 form: {exc}") from exc
 
 
-def classify(response: httpx.Response) -> SendError:
+def classify(response: ApiResponse) -> SendError:
     """A `SendError` for a Twilio error response (`{"code", "message", "status"}`)."""
     try:
         body = response.json()
@@ -143,7 +149,7 @@ class SmsProvider(Provider):
         try:
             response = http_client(self._base(account)).get(
                 f"/2010-04-01/Accounts/{sid}.json", auth=self._auth(account))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise ConnectError({"api_base": [gettext("Could not reach the SMS API: %(error)s")
                                              % {"error": exc}]}) from exc
         if response.status_code in (401, 403):
@@ -185,9 +191,9 @@ class SmsProvider(Provider):
         try:
             response = http_client(self._base(account)).post(
                 f"/2010-04-01/Accounts/{sid}/Messages.json", data=form, auth=self._auth(account))
-        except httpx.TimeoutException as exc:
+        except TransportTimeout as exc:
             raise SendError(f"The SMS API did not answer in time: {exc}", code="timeout") from exc
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise SendError(f"The SMS API is unreachable: {exc}", code="network") from exc
         if response.status_code not in (200, 201):
             raise classify(response)

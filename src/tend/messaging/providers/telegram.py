@@ -1,4 +1,4 @@
-"""Telegram: the Bot API over httpx.
+"""Telegram: the Bot API over HTTP (`transport`).
 
 Connecting an account checks the bot token with `getMe` and registers our webhook with
 `setWebhook`, passing a random `secret_token` we keep in the account's encrypted credentials;
@@ -17,6 +17,7 @@ kicked from the group) and 400 (chat not found, bad request) are permanent for t
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -25,14 +26,12 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from tend.messaging.choices import ChannelKind
 from tend.messaging.providers.base import (
-    ClientPool,
     ConnectError,
     CredentialField,
     InboundItem,
@@ -45,6 +44,13 @@ from tend.messaging.providers.base import (
     SendResult,
     StatusUpdate,
 )
+from tend.messaging.providers.transport import (
+    ApiClient,
+    ClientPool,
+    Timeout,
+    TransportError,
+    TransportTimeout,
+)
 
 if TYPE_CHECKING:
     from tend.messaging.models import ChannelAccount
@@ -56,13 +62,13 @@ SECRET_HEADER = "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN"  # noqa: S105 - a header 
 # The update types we ask Telegram for (it sends nothing else).
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MESSAGE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member")
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+TIMEOUT = Timeout(read=15.0, connect=5.0)
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 _pool = ClientPool()
 
 
-def _client(base: str) -> httpx.Client:
+def _client(base: str) -> ApiClient:
     return _pool.client(base, TIMEOUT)
 
 
@@ -85,7 +91,7 @@ def call(account: ChannelAccount, method: str, payload: dict[str, Any] | None = 
          token: str | None = None) -> Any:
     """Call Bot API `method` with a JSON body and return its `result`.
 
-    Raises `TelegramApiError` for an `ok: false` answer and `httpx.TransportError` (timeouts
+    Raises `TelegramApiError` for an `ok: false` answer and `TransportError` (timeouts
     included) when there was no answer. The token is part of the URL, so no URL is logged.
     """
     token = token if token is not None else str(account.credentials.get("bot_token") or "")
@@ -111,10 +117,10 @@ def _scrub(text: str, token: str) -> str:
 
 def classify(exc: Exception, *, token: str = "") -> SendError:
     """The `SendError` a failed Bot API call means for the outbox."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TransportTimeout):
         return SendError(_scrub(f"Telegram did not answer in time ({type(exc).__name__})",
                                 token), code="timeout")
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, TransportError):
         return SendError(_scrub(f"Telegram could not be reached: {exc}", token), code="network")
     if not isinstance(exc, TelegramApiError):
         return SendError(_scrub(str(exc), token), code="error")
@@ -222,7 +228,7 @@ class TelegramProvider(Provider):
             raise ConnectError({"bot_token": [str(_("Telegram refused: %(error)s"))
                                               % {"error": _scrub(exc.description, token)}]}
                                ) from None
-        except httpx.TransportError as exc:
+        except TransportError as exc:
             raise ConnectError({"api_base": [str(_("Telegram could not be reached: %(error)s"))
                                              % {"error": _scrub(str(exc) or type(exc).__name__,
                                                                 token)}]}) from None
@@ -241,7 +247,7 @@ class TelegramProvider(Provider):
                                                       "%(error)s"))
                                                 % {"error": _scrub(exc.description, token)}]}
                                ) from None
-        except httpx.TransportError as exc:
+        except TransportError as exc:
             raise ConnectError({"api_base": [str(_("Telegram could not be reached: %(error)s"))
                                              % {"error": _scrub(str(exc) or type(exc).__name__,
                                                                 token)}]}) from None
@@ -259,8 +265,10 @@ class TelegramProvider(Provider):
 
     def warm(self, account: ChannelAccount) -> None:
         """Build the account's HTTP client before its first paced send (an SSL context takes
-        milliseconds, and every thread waits for the first one)."""
-        _client(api_base(account))
+        milliseconds, and every thread waits for the first one). An address that cannot be
+        used is left for the send to report."""
+        with contextlib.suppress(TransportError):
+            _client(api_base(account))
 
     def send(self, account: ChannelAccount, message: OutgoingMessage) -> SendResult:
         """`sendMessage`, or `sendPhoto` / `sendDocument` (the body as caption) for one
@@ -294,7 +302,7 @@ class TelegramProvider(Provider):
                                 permanent=True) from None
         try:
             result = call(account, method, payload, token=token)
-        except (TelegramApiError, httpx.TransportError) as exc:
+        except (TelegramApiError, TransportError) as exc:
             raise classify(exc, token=token) from None
         return SendResult(provider_message_id=f"{chat_id}:{result.get('message_id')}")
 
@@ -358,5 +366,5 @@ class TelegramProvider(Provider):
     def _answer_callback(self, account: ChannelAccount, query_id: str) -> None:
         try:
             call(account, "answerCallbackQuery", {"callback_query_id": query_id})
-        except (TelegramApiError, httpx.TransportError) as exc:
+        except (TelegramApiError, TransportError) as exc:
             logger.info("answerCallbackQuery failed: %s", type(exc).__name__)

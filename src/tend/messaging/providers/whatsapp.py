@@ -1,4 +1,4 @@
-"""WhatsApp Cloud API (Meta Graph API) over httpx.
+"""WhatsApp Cloud API (Meta Graph API) over HTTP (`transport`).
 
 An account is one business phone number: `settings["phone_number_id"]` (and optionally the
 WhatsApp Business Account id), `credentials` `access_token` (a system user token),
@@ -27,7 +27,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
@@ -37,7 +36,6 @@ from tend.core.tenancy import current_tenant, tenant_scope
 from tend.messaging.choices import ChannelKind, MessageStatus
 from tend.messaging.models import ChannelAccount, Message
 from tend.messaging.providers.base import (
-    ClientPool,
     ConnectError,
     CredentialField,
     InboundItem,
@@ -50,11 +48,19 @@ from tend.messaging.providers.base import (
     SendResult,
     StatusUpdate,
 )
+from tend.messaging.providers.transport import (
+    ApiClient,
+    ApiResponse,
+    ClientPool,
+    Timeout,
+    TransportError,
+    TransportTimeout,
+)
 from tend.people.choices import AliasType
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v21.0"
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = Timeout(read=10.0, connect=5.0)
 # Graph gives no retry-after with its throttling codes; Meta advises backing off for a while.
 DEFAULT_RETRY_AFTER = 5.0
 MAX_CHALLENGE = 200
@@ -73,7 +79,7 @@ MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 _pool = ClientPool()
 
 
-def http_client(base: str) -> httpx.Client:
+def http_client(base: str) -> ApiClient:
     """The process's keep-alive client for a Graph API origin."""
     return _pool.client(base, TIMEOUT)
 
@@ -99,7 +105,7 @@ def _split_name(name: str) -> tuple[str, str]:
     return first[:100], last.strip()[:100]
 
 
-def graph_error(response: httpx.Response) -> tuple[int | None, str]:
+def graph_error(response: ApiResponse) -> tuple[int | None, str]:
     """The Graph error code and a readable message of an error response."""
     try:
         error = response.json().get("error") or {}
@@ -118,7 +124,7 @@ def graph_error(response: httpx.Response) -> tuple[int | None, str]:
         return None, text
 
 
-def classify(response: httpx.Response) -> SendError:
+def classify(response: ApiResponse) -> SendError:
     """A `SendError` for a Graph error response (see the module docstring)."""
     code, text = graph_error(response)
     status = response.status_code
@@ -237,7 +243,7 @@ class WhatsAppProvider(Provider):
             response = client.get(self._url(account, phone_id), headers=self._headers(account),
                                   params={"fields": "display_phone_number,verified_name,"
                                                     "quality_rating"})
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise ConnectError({"api_base": [
                 gettext("Could not reach the WhatsApp Cloud API: %(error)s")
                 % {"error": exc}]}) from exc
@@ -263,7 +269,7 @@ class WhatsAppProvider(Provider):
                                      data={"override_callback_uri": webhook_url,
                                            "verify_token": account.credentials.get(
                                                "verify_token", "")})
-            except httpx.HTTPError as exc:
+            except TransportError as exc:
                 raise ConnectError({"business_account_id": [
                     gettext("Could not subscribe to the business account: %(error)s")
                     % {"error": exc}]}) from exc
@@ -326,9 +332,9 @@ class WhatsAppProvider(Provider):
             response = http_client(self._base(account)).post(
                 self._url(account, phone_id, "messages"), content=content,
                 headers={**self._headers(account), "Content-Type": "application/json"})
-        except httpx.TimeoutException as exc:
+        except TransportTimeout as exc:
             raise SendError(f"WhatsApp did not answer in time: {exc}", code="timeout") from exc
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise SendError(f"WhatsApp is unreachable: {exc}", code="network") from exc
         if response.status_code != 200:
             raise classify(response)

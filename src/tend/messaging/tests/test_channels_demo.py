@@ -24,12 +24,12 @@ def test_demo_accounts_and_reconnect_stays_offline(scoped, owner, monkeypatch):
     telegram = accounts["TELEGRAM"]
     assert (telegram.name, telegram.status) == ("Club Telegram bot", "PENDING")
 
-    import httpx
+    from tend.messaging.providers.transport import ApiClient
 
     def no_network(*args, **kwargs):
         raise AssertionError("the demo must not reach the internet")
 
-    monkeypatch.setattr(httpx.Client, "send", no_network)
+    monkeypatch.setattr(ApiClient, "request", no_network)
     account_connect(tenant=scoped, actor=Actor.system(), account=telegram,
                     base_url="http://127.0.0.1:8000")
     telegram.refresh_from_db()

@@ -15,7 +15,7 @@ from tend.messaging.fakes.pytest_plugin import fake_telegram  # noqa: F401
 from tend.messaging.models import ChannelAccount, Conversation, InboundEvent, Message
 from tend.messaging.providers import OutgoingMessage, SendError, provider_for
 from tend.messaging.providers import telegram as tg
-from tend.messaging.providers.base import ClientPool
+from tend.messaging.providers.transport import ClientPool, Timeout
 from tend.messaging.services.accounts import account_disable
 from tend.messaging.tests.telegram_helpers import connect_bot, deliver, post_update
 from tend.people.models import Consent, Contact, IdentityAlias
@@ -259,9 +259,7 @@ def test_send_errors_are_classified(scoped, fake_telegram, bot, fault, code, per
 
 
 def test_a_timeout_is_transient(scoped, fake_telegram, bot, monkeypatch):  # noqa: F811
-    import httpx
-
-    monkeypatch.setattr(tg, "TIMEOUT", httpx.Timeout(0.3, connect=0.3))
+    monkeypatch.setattr(tg, "TIMEOUT", Timeout(read=0.3, connect=0.3))
     monkeypatch.setattr(tg, "_pool", ClientPool())
     fake_telegram.script(Delay(2.0), op="sendMessage")
     with pytest.raises(SendError) as exc:
