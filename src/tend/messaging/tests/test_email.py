@@ -261,7 +261,7 @@ def test_a_mail_clients_one_click_post_revokes_it_too(tenant, account, contact, 
         {"t": "not-a-uuid", "c": "not-a-uuid"}),
     signing.Signer(salt="tend.messaging.unsubscribe").sign_object(["t", "c"]),
     signing.dumps({"t": "x", "c": "y"}, salt="tend.messaging.unsubscribe"),
-])
+], ids=["nonsense", "empty", "long", "other-salt", "not-uuids", "a-list", "timestamped"])
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_a_bad_token_is_404_and_never_500(tenant, contact, token, method):
     response = getattr(Client(), method)(f"/u/{token}/" if token else "/u//")
