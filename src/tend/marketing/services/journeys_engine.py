@@ -29,7 +29,6 @@ on; the steps that enrollment took before stand, recorded.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections import defaultdict
@@ -48,6 +47,7 @@ from django.utils.dateparse import parse_datetime
 from uuid_utils import uuid7
 
 from tend.core.actors import Actor
+from tend.core.bulksql import column_arrays, execute_bound
 from tend.core.errors import TendError
 from tend.core.models import Tenant
 from tend.core.tenancy import system_scope, tenant_scope
@@ -545,70 +545,10 @@ def _walk_all(b: _Batch) -> None:
 # --- set-based writes ---------------------------------------------------------------------------
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)  # UUIDs
-
-
-# Columns whose values print without characters an array literal must quote (ids, numbers,
-# ISO times).
-_PLAIN = {"UUIDField", "ForeignKey", "OneToOneField", "IntegerField", "PositiveIntegerField",
-          "BigIntegerField", "SmallIntegerField", "DateTimeField", "DateField"}
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _quoted(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if not isinstance(value, str):
-        value = str(value)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _pg_columns(model_fields: Sequence[Any], rows: Sequence[Sequence[Any]]
-                ) -> tuple[str, list[str]]:
-    """The rows as one array per column: `unnest(CAST(%s AS <type>[]), …) AS u(c0, c1, …)`
-    and its parameters (array literals as text, which PostgreSQL casts to arrays of the
-    columns' types; a JSON column as one JSON array). With server-side binding each array
-    travels as a parameter of its own and is parsed once — where a JSON document of the rows
-    costs a parse per value read out of it, and Django's client-side cursor would quote
-    every array into the statement text."""
-    arrays: list[str] = []
-    casts = []
-    for i, f in enumerate(model_fields):
-        if isinstance(f, models.JSONField):
-            # One JSON document for the column (one dump; a dump per value costs more).
-            arrays.append(json.dumps([row[i] for row in rows], default=_json_default,
-                                     separators=(",", ":")))
-            casts.append("ARRAY(SELECT v FROM jsonb_array_elements(CAST(%s AS jsonb)) "
-                         "WITH ORDINALITY AS j(v, n) ORDER BY n)")
-            continue
-        if f.get_internal_type() in _PLAIN:
-            items = [v if type(v) is str else _plain(v) for v in (row[i] for row in rows)]
-        else:
-            items = [_quoted(row[i]) for row in rows]
-        arrays.append("{" + ",".join(items) + "}")
-        casts.append(f"CAST(%s AS {f.db_type(connection)}[])")
-    names = ", ".join(f"c{i}" for i in range(len(model_fields)))
-    return f"unnest({', '.join(casts)}) AS u({names})", arrays
-
-
 def _pg_execute(sql: str, params: Sequence[Any]) -> int:
-    """Run one of the batch's set-based statements on PostgreSQL with server-side binding
-    (on Django's connection, in its transaction), so that the column arrays travel as
-    parameters and are not quoted into the statement text. Returns the rows affected."""
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+    """One of the batch's set-based statements, bound server-side (see `core.bulksql`);
+    returns the rows affected."""
+    return execute_bound(sql, params)[0]
 
 
 def insert_rows(model: type[models.Model], varying: Sequence[str], rows: Sequence[Sequence[Any]],
@@ -634,7 +574,7 @@ def insert_rows(model: type[models.Model], varying: Sequence[str], rows: Sequenc
         quote(str(by_name[n].column)) for n in fixed]
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if connection.vendor == "postgresql":
-        source, arrays = _pg_columns([by_name[n] for n in varying], rows)
+        source, arrays = column_arrays([by_name[n] for n in varying], rows)
         selects = [f"u.c{i}" for i in range(len(varying))]
         selects += [f"CAST(%s AS {by_name[n].db_type(connection)})" for n in fixed]
         return _pg_execute(
@@ -673,7 +613,7 @@ def _update_positions(walks: list[_Walk], now: datetime) -> None:
                w.exit_reason, now_iso] for w in walks]
     table = quote(meta.db_table)
     if connection.vendor == "postgresql":
-        source, arrays = _pg_columns([pk, *columns], [
+        source, arrays = column_arrays([pk, *columns], [
             [w.pk, *row] for w, row in zip(walks, values, strict=True)])
         sets = ", ".join(f"{quote(f.column)} = u.c{i + 1}" for i, f in enumerate(columns))
         _pg_execute(f"UPDATE {table} AS e SET {sets} FROM {source} "

@@ -47,6 +47,7 @@ from django.db import DatabaseError, close_old_connections, connection, connecti
 from django.db.models import F
 from django.utils import timezone
 
+from tend.core.bulksql import column_arrays, execute_bound
 from tend.core.models import Tenant
 from tend.core.tenancy import system_scope, tenant_scope
 from tend.messaging.choices import MessageDirection, MessageStatus
@@ -76,9 +77,9 @@ def write_results(messages: list[Message], worker_id: str) -> dict[Any, str]:
     """Write `RECORD_FIELDS` of `messages`, only where the row is still SENDING under our
     lease; returns the status written for each primary key written.
 
-    One `UPDATE … FROM` the new values (PostgreSQL: one array per column through `unnest`;
-    SQLite: `VALUES` rows, 500 a statement). Django's `bulk_update` builds a `CASE WHEN`
-    per field and row, which cost more CPU than the sends it records.
+    One `UPDATE … FROM` the new values (PostgreSQL: one array per column through `unnest`,
+    bound server-side; SQLite: `VALUES` rows, 500 a statement). Django's `bulk_update`
+    builds a `CASE WHEN` per field and row, which cost more CPU than the sends it records.
     A row whose campaign was paused while it was in flight (`hold_requested`) goes to HELD
     where it would have gone back to QUEUED (a retry or a deferral), so a paused campaign
     never sends it (see `services.outbox.messages_hold`)."""
@@ -104,22 +105,28 @@ def write_results(messages: list[Message], worker_id: str) -> dict[Any, str]:
     false = "false" if postgres else "0"
     sets.append(f"hold_requested = CASE WHEN {status} IN ({queued}, {sending}) "
                 f"THEN {table}.hold_requested ELSE {false} END")
-    names = ", ".join(f"c{i}" for i in range(len(fields) + 1))
-    where = (f"WHERE {table}.id = v.c0 AND {table}.status = {sending} "
+    # On PostgreSQL the status test is written `(…) IS TRUE`, which the planner cannot match
+    # to the due index's predicate (status QUEUED or SENDING): each row is then found by its
+    # primary key. With statistics older than a large queue (a million rows just queued,
+    # before autovacuum's ANALYZE), `status = 'SENDING'` made it scan the due index and join
+    # every due row against the batch: 330 ms a batch at 100,000 due, growing with the queue.
+    mine = (f"({table}.status = {sending}) IS TRUE" if postgres
+            else f"{table}.status = {sending}")
+    where = (f"WHERE {table}.id = v.c0 AND {mine} "
              f"AND {table}.leased_by = %s RETURNING id, status")
     written: dict[Any, str] = {}
+    if postgres:
+        # One array per column, bound server-side (`core.bulksql`): the statement stays the
+        # same whatever the batch, and PostgreSQL parses each array once.
+        source, arrays = column_arrays(
+            [pk_field, *fields],
+            [[m.pk, *(getattr(m, f.attname) for f in fields)] for m in messages], alias="v")
+        _count, rows = execute_bound(
+            f"UPDATE {table} SET {', '.join(sets)} FROM {source} {where}",
+            [*arrays, worker_id], fetch=True)
+        return dict(rows)
+    names = ", ".join(f"c{i}" for i in range(len(fields) + 1))
     with connection.cursor() as cursor:
-        if postgres:
-            # One array per column: the statement stays small and the same whatever the
-            # batch (PostgreSQL parses and plans it once, psycopg converts it once).
-            arrays = [[m.pk for m in messages],
-                      *([getattr(m, f.attname) for m in messages] for f in fields)]
-            types = [pk_field, *fields]
-            source = ", ".join(f"%s::{t.db_type(connection)}[]" for t in types)
-            cursor.execute(f"UPDATE {table} SET {', '.join(sets)} "
-                           f"FROM unnest({source}) AS v ({names}) {where}",
-                           [*arrays, worker_id])
-            return dict(cursor.fetchall())
         row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
         for start in range(0, len(messages), 500):
             chunk = messages[start:start + 500]
@@ -266,6 +273,14 @@ class OutboxWorker:
         now = timezone.now()
         until = now + self.lease
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The oldest due rows come from the due index in its order, whatever the
+                # statistics say. With statistics older than a large queue, the planner
+                # expected a handful of due rows and sorted all of them for every claim
+                # (66 ms a claim at 100,000 due, growing with the queue).
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('enable_sort', 'off', true), "
+                                   "set_config('enable_bitmapscan', 'off', true)")
             rows = list(
                 Message.objects.select_for_update(skip_locked=True)
                 .filter(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],

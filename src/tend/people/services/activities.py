@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from tend.core.actors import Actor
+from tend.core.bulksql import column_arrays, execute_bound
 from tend.core.errors import ValidationFailed
 from tend.core.ids import uuid7
 from tend.core.models import Tenant
@@ -114,8 +114,9 @@ def activities_record_many(rows: Sequence[dict[str, Any]], *, now: datetime | No
     only moved forward). Returns the rows written. Call inside the caller's transaction and
     scope.
 
-    PostgreSQL: one statement — `INSERT … SELECT` over `unnest` of one array per column,
-    `ON CONFLICT DO NOTHING … RETURNING` feeding one `UPDATE` of the contacts. SQLite: the
+    PostgreSQL: one statement — `INSERT … SELECT` over `unnest` of one array per column
+    (bound server-side, see `core.bulksql`), `ON CONFLICT DO NOTHING … RETURNING` feeding one
+    `UPDATE` of the contacts. SQLite: the
     ORM's `bulk_create` and a few set-based updates."""
     if not rows:
         return 0
@@ -127,24 +128,23 @@ def activities_record_many(rows: Sequence[dict[str, Any]], *, now: datetime | No
             defaults[f.attname] = f.get_default()
     if connection.vendor != "postgresql":
         return _record_many_orm(rows, defaults, now)
-    columns: list[list[Any]] = []
-    for f in fields:
-        name = f.attname
-        if name == "id":
-            columns.append([row.get("id") or uuid7() for row in rows])
-        elif isinstance(f, models.JSONField):
-            default = json.dumps(defaults[name])
-            columns.append([json.dumps(row[name]) if name in row else default for row in rows])
-        else:
-            default = defaults[name]
-            columns.append([row.get(name, default) for row in rows])
+    values: list[list[Any]] = []
+    for row in rows:
+        item = []
+        for f in fields:
+            name = f.attname
+            if name == "id":
+                item.append(row.get("id") or uuid7())
+            else:
+                item.append(row[name] if name in row else defaults[name])
+        values.append(item)
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(f.column)) for f in fields)
-    source = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    source, arrays = column_arrays(fields, values)
     activity = quote(Activity._meta.db_table)
     contact = quote(Contact._meta.db_table)
     sql = (
-        f"WITH added AS (INSERT INTO {activity} ({names}) SELECT * FROM unnest({source}) "
+        f"WITH added AS (INSERT INTO {activity} ({names}) SELECT u.* FROM {source} "
         "ON CONFLICT (tenant_id, source, source_event_id) WHERE source_event_id IS NOT NULL "
         "DO NOTHING RETURNING contact_id, occurred_at, type), "
         "per_contact AS (SELECT contact_id, "
@@ -161,9 +161,9 @@ def activities_record_many(rows: Sequence[dict[str, Any]], *, now: datetime | No
         "THEN p.type ELSE c.last_activity_type END "
         "FROM per_contact AS p WHERE c.id = p.contact_id RETURNING 1) "
         "SELECT (SELECT count(*) FROM added)")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*columns, now - timedelta(days=30), now - timedelta(days=90)])
-        return int(cursor.fetchone()[0])
+    _count, result = execute_bound(
+        sql, [*arrays, now - timedelta(days=30), now - timedelta(days=90)], fetch=True)
+    return int(result[0][0])
 
 
 def _record_many_orm(rows: Sequence[dict[str, Any]], defaults: dict[str, Any],
