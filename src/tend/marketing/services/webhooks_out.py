@@ -63,6 +63,8 @@ BACKOFF_CAP_SECONDS = 6 * 3600
 LEASE_SECONDS = 60
 BATCH = 50
 MAX_RESPONSE_EXCERPT = 1000
+# Bytes of a receiver's answer read to make the excerpt (4 bytes a character at most).
+MAX_RESPONSE_READ = 4 * MAX_RESPONSE_EXCERPT
 MAX_PAYLOAD_BYTES = 256 * 1024
 ALL_EVENTS = "*"
 USER_AGENT = "Tend-Webhooks/1"
@@ -399,14 +401,22 @@ def _post(delivery: WebhookDelivery, secret: str) -> Attempt:
         return Attempt(False, None, "", 0, str(exc)[:500])
     started = time.monotonic()
     try:
-        response = _http(target.name).post(
-            target.url, content=body, headers={**headers, **target.headers},
-            extensions=target.extensions)
+        # Only the start of the answer is kept, so only that much is read: a receiver
+        # answering without end costs neither memory nor the timeout.
+        with _http(target.name).stream(
+                "POST", target.url, content=body, headers={**headers, **target.headers},
+                extensions=target.extensions) as response:
+            received = bytearray()
+            for chunk in response.iter_bytes():
+                received += chunk
+                if len(received) >= MAX_RESPONSE_READ:
+                    break
     except httpx.HTTPError as exc:
         elapsed = int((time.monotonic() - started) * 1000)
         return Attempt(False, None, "", elapsed, f"{type(exc).__name__}: {exc}"[:500])
     elapsed = int((time.monotonic() - started) * 1000)
-    excerpt = response.text[:MAX_RESPONSE_EXCERPT] if response.content else ""
+    excerpt = bytes(received[:MAX_RESPONSE_READ]).decode(
+        response.encoding or "utf-8", errors="replace")[:MAX_RESPONSE_EXCERPT]
     ok = 200 <= response.status_code < 300
     return Attempt(ok, response.status_code, excerpt, elapsed,
                    "" if ok else f"HTTP {response.status_code}")

@@ -16,6 +16,7 @@ from tend.core.tests.apitools import bearer, make_key
 from tend.marketing.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from tend.marketing.services import webhooks_out as svc
 from tend.marketing.tests.webhook_receiver import FakeReceiver
+from tend.messaging.fakes import EndlessAnswer
 from tend.messaging.fakes.base import Response
 from tend.people.services.contacts import contact_create, contact_update
 
@@ -153,6 +154,19 @@ def test_unreachable_url_is_a_logged_failure(scoped):
     delivery = WebhookDelivery.objects.get(subscription=sub)
     assert delivery.status == DeliveryStatus.PENDING and delivery.response_code is None
     assert delivery.error.startswith("ConnectError")
+
+
+def test_an_answer_without_end_is_read_only_as_far_as_its_excerpt(scoped):
+    with EndlessAnswer() as endless:
+        sub, _secret = subscribe(scoped, f"{endless.url}/hook")
+        svc.webhook_emit(tenant=scoped, key="contact.created", payload={})
+        svc.webhooks_deliver_due(tenant=scoped)
+    delivery = WebhookDelivery.objects.get(subscription=sub)
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.SUCCEEDED, 200)
+    assert delivery.response_body == "x" * svc.MAX_RESPONSE_EXCERPT
+    # The connection was dropped after the excerpt: only what the sockets' buffers took
+    # went out, not the 256 MiB the receiver would have sent to a client reading it all.
+    assert endless.sent < 32 * 1024 * 1024
 
 
 def test_api_create_test_and_redeliver(tenant, owner, receiver):

@@ -7,6 +7,7 @@ HTTP fakes work in an environment without it."""
 from typing import TYPE_CHECKING, Any
 
 from .base import Delay, Drop, FakeHTTPServer, FakeServer, FilePart, Request, Response, WebhookCall
+from .endless import EndlessAnswer
 from .sms import FakeSMS, twilio_signature
 from .telegram import FakeTelegram
 from .whatsapp import FakeWhatsApp
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Delay",
     "Drop",
+    "EndlessAnswer",
     "FakeHTTPServer",
     "FakeSMS",
     "FakeSMTP",

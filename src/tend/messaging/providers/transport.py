@@ -12,7 +12,8 @@ round trip to the local fake Bot API costs about 250 µs of client CPU through u
 The client does what the providers need and no more: JSON, form and raw bodies, query
 parameters, basic auth, a connect and a read timeout, no retries (a POST that might have
 reached the provider is never sent again here; the outbox decides) and no redirects. No answer
-at all is a `TransportError` (`TransportTimeout` when it was a timeout).
+at all is a `TransportError` (`TransportTimeout` when it was a timeout), and so is an answer
+larger than `MAX_ANSWER_BYTES`, which is never read whole.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 USER_AGENT = "Tend"
+# The most of an answer read (the providers' answers are a few kilobytes; a larger one is
+# refused as a `TransportError`, not read into memory).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 class TransportError(Exception):
@@ -115,14 +119,24 @@ class ApiClient:
             url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
         try:
             response = self._pool.urlopen(method, url, body=body, headers=sent,
-                                          redirect=False, retries=False)
+                                          redirect=False, retries=False,
+                                          preload_content=False)
+            try:
+                content = response.read(MAX_ANSWER_BYTES + 1)
+                if len(content) > MAX_ANSWER_BYTES:
+                    raise TransportError(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
+            except BaseException:
+                response.close()  # not read to its end: the connection is not reused
+                raise
+            finally:
+                response.release_conn()
         except MaxRetryError as exc:  # not raised with retries off, but keep its cause
             raise _transport_error(exc.reason or exc) from exc
         except Urllib3Error as exc:
             raise _transport_error(exc) from exc
         except OSError as exc:
             raise TransportError(str(exc) or type(exc).__name__) from exc
-        return ApiResponse(status_code=response.status, content=response.data,
+        return ApiResponse(status_code=response.status, content=content,
                            headers=response.headers)
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:

@@ -267,6 +267,19 @@ def test_a_timeout_is_transient(scoped, fake_telegram, bot, monkeypatch):  # noq
     assert (exc.value.code, exc.value.permanent) == ("timeout", False)
 
 
+def test_an_answer_too_large_is_refused_unread(scoped, bot):
+    from tend.messaging.fakes import EndlessAnswer
+    from tend.messaging.providers.transport import MAX_ANSWER_BYTES
+
+    with EndlessAnswer() as endless:
+        bot.settings = {**bot.settings, "api_base": endless.url}
+        with pytest.raises(SendError) as exc:
+            _send(bot)
+    assert (exc.value.code, exc.value.permanent) == ("network", False)
+    assert f"larger than {MAX_ANSWER_BYTES} bytes" in exc.value.message
+    assert endless.sent < MAX_ANSWER_BYTES + 32 * 1024 * 1024
+
+
 def test_real_blocked_and_missing_chats_are_permanent(scoped, fake_telegram, bot):  # noqa: F811
     fake_telegram.block(77)
     fake_telegram.forget(78)
