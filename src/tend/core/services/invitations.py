@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from tend.core.actors import Actor
 from tend.core.errors import Conflict, PermissionDenied, ValidationFailed
 from tend.core.models import Invitation, Membership, Role, Tenant, User
+from tend.core.origins import public_origin
 from tend.core.services.audit import audit_record
 from tend.core.services.guards import check_can_grant, check_perm, check_role_of_tenant
 from tend.core.services.tenants import user_create
@@ -40,7 +41,9 @@ def hash_token(token: str) -> str:
 
 
 def invitation_url(token: str) -> str:
-    return settings.BASE_URL + reverse("core:invite-accept", kwargs={"token": token})
+    """The emailed link: on the public origin (`TEND_PUBLIC_URL`), else `TEND_BASE_URL`."""
+    origin = public_origin(fallback_url=settings.BASE_URL)
+    return origin + reverse("core:invite-accept", kwargs={"token": token})
 
 
 def _normalize_email(email: str) -> str:

@@ -53,6 +53,15 @@ def test_create_stores_only_the_hash_and_emails_the_link(
         assert "new@example.com" not in str(entry.changes)
 
 
+def test_the_link_is_on_the_public_origin_when_it_is_set(
+    tenant, owner, settings, django_capture_on_commit_callbacks
+):
+    settings.TEND_PUBLIC_URL = "https://crm.example.org"
+    with django_capture_on_commit_callbacks(execute=True):
+        _invitation, token = invite(tenant, owner)
+    assert f"https://crm.example.org/invite/{token}/" in mail.outbox[0].body
+
+
 def test_no_email_without_commit(tenant, owner, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         invite(tenant, owner)
