@@ -4,8 +4,11 @@ page or a tick. Validation of names people enter stays with their forms and serv
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 UTC = ZoneInfo("UTC")
 
@@ -23,3 +26,8 @@ def zone_named(name: str | None) -> ZoneInfo:
 def tenant_zone(tenant: Any) -> ZoneInfo:
     """The organization's zone (`tenant.time_zone`), or UTC."""
     return zone_named(getattr(tenant, "time_zone", ""))
+
+
+def tenant_today(tenant: Any, now: datetime | None = None) -> date:
+    """The organization's calendar day at `now` (default: this instant), in its zone."""
+    return (now or timezone.now()).astimezone(tenant_zone(tenant)).date()

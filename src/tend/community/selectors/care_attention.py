@@ -29,6 +29,7 @@ from tend.community.models import MentorLink, Unit, UnitMembership
 from tend.community.selectors.care_attention_page import AttentionPerson
 from tend.community.services.care_attention import attention_settings
 from tend.core.models import Tenant
+from tend.core.zones import tenant_today
 from tend.people.models import Contact
 from tend.rules import rule_conditions_many, rule_population
 from tend.rules.services import rule_context
@@ -75,7 +76,7 @@ def _in_unit(tenant: Tenant, unit: Unit, now: datetime) -> Exists:
     units = list(Unit.objects.filter(tenant=tenant, path__startswith=unit.path)
                  .values_list("pk", flat=True))
     return Exists(UnitMembership.objects.filter(
-        Q(until__isnull=True) | Q(until__gt=timezone.localdate(now)), tenant=tenant,
+        Q(until__isnull=True) | Q(until__gt=tenant_today(tenant, now)), tenant=tenant,
         unit_id__in=units, contact=OuterRef("pk")))
 
 

@@ -20,9 +20,9 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from tend.community.models import Unit, UnitMembership, UnitRole
+from tend.core.zones import tenant_today
 from tend.people.models import IdentityAlias
 
 
@@ -62,7 +62,7 @@ def unit_scope(*, tenant: Any, actor: Any) -> Q | None:
     user = getattr(actor, "user", None)
     if user is None or getattr(actor, "is_system", False):
         return None
-    today = timezone.localdate()
+    today = tenant_today(tenant)
     paths = tuple(sorted(set(_scoping(tenant, user.pk, today)
                              .values_list("unit__path", flat=True))))
     _remember((str(tenant.pk), str(user.pk)), paths)
@@ -138,7 +138,7 @@ def remembered_scope(*, tenant: Any, actor: Any) -> RememberedScope | None:
     paths = _seen.get((str(tenant.pk), str(user.pk)))
     if paths is None:
         return None
-    return RememberedScope(tenant=tenant, paths=paths, today=timezone.localdate(),
+    return RememberedScope(tenant=tenant, paths=paths, today=tenant_today(tenant),
                            user_value=str(user.pk))
 
 

@@ -167,3 +167,26 @@ def test_reminders_everyone_page_and_api(world):
     assert len(owner.get(f"{API}/reminders", {"scope": "all"}).json()["items"]) == 2
     page = scoped.get("/o/acme/marketing/reminders/", {"scope": "all"}).content.decode()
     assert "Ana Seeb" in page and "Omar Nizwa" not in page
+
+
+def test_a_scope_ends_on_the_organizations_day_not_the_servers(world, tenant):
+    """Sara's Seeb membership ends on a day that is today in one calendar and tomorrow in the
+    other (the organization's zone is a day away from UTC's right now): whether she is still
+    limited to Seeb follows the organization's day."""
+    from datetime import UTC, datetime
+
+    from tend.community.models import UnitMembership
+    from tend.core.zones import tenant_today
+
+    tenant.time_zone = "Pacific/Kiritimati" if datetime.now(UTC).hour >= 10 else "Etc/GMT+12"
+    tenant.save(update_fields=["time_zone"])
+    utc_today, org_today = datetime.now(UTC).date(), tenant_today(tenant)
+    assert utc_today != org_today
+    until = max(utc_today, org_today)
+    with tenant_scope(tenant):
+        UnitMembership.objects.filter(contact=world["sara"]).update(until=until)
+    seen = names(world["scoped"].get(f"{API}/community/attention").json()["items"])
+    if until > org_today:  # still a member on the organization's day: limited to Seeb
+        assert seen == ["Ana Seeb"]
+    else:  # her membership ended today: no unit limits her
+        assert seen == ["Ana Seeb", "Omar Nizwa"]
