@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
+
 import pytest
 from django.db import connection
 
@@ -16,6 +20,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     own loop (asyncio.run) must not meet. The sort is stable, so pytest-django's ordering of
     the rest is kept."""
     items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(autouse=True)
+def _alone_when_exclusive(request):
+    """With several test processes (pytest-xdist), a test marked `exclusive` runs while no
+    other process runs a test: every test holds a shared lock on one file for its run, an
+    exclusive test holds it exclusively. Tests that judge pacing by when requests reach a
+    fake in the test's own process need the cores to themselves: a busy neighbour (a browser
+    test, say) can stall that fake for long enough that paced requests are stamped in a
+    bunch."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        yield
+        return
+    alone = request.node.get_closest_marker("exclusive") is not None
+    with open(os.path.join(tempfile.gettempdir(), f"tend-tests-{run}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def _start(env: dict[str, str], n: int) -> subprocess.Popen[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.exclusive
 @pytest.mark.skipif(connection.vendor != "postgresql",
                     reason="needs PostgreSQL: worker processes cannot reach the in-memory "
                            "SQLite test database")

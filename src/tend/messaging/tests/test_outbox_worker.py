@@ -387,6 +387,7 @@ def busiest_second(stamps: list[float]) -> int:
     return best
 
 
+@pytest.mark.exclusive
 def test_the_account_rate_is_never_exceeded(scoped, account, fake, probe):
     ChannelAccount.objects.filter(pk=account.pk).update(rate_per_second=20,
                                                         rate_per_chat_per_second=0)
@@ -407,6 +408,7 @@ def test_the_account_rate_is_never_exceeded(scoped, account, fake, probe):
     assert stamps[-1] - stamps[0] >= 59 / 20 * 0.95
 
 
+@pytest.mark.exclusive
 def test_the_rates_per_bot_and_per_chat_hold_together(scoped, account, fake, probe):
     # Several messages per person, claimed in small batches: a person's next message comes
     # up while their chat is still busy, and must neither go early for the chat nor late
@@ -428,6 +430,7 @@ def test_the_rates_per_bot_and_per_chat_hold_together(scoped, account, fake, pro
     assert fake.max_rate(f"bot:{fake.token}") <= 11
 
 
+@pytest.mark.exclusive
 def test_one_message_per_second_to_one_telegram_chat(scoped, account, fake):
     contact = person(scoped, chat_id=4242)
     for i in range(3):
