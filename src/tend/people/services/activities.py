@@ -116,8 +116,7 @@ def activities_record_many(rows: Sequence[dict[str, Any]], *, now: datetime | No
 
     PostgreSQL: one statement — `INSERT … SELECT` over `unnest` of one array per column
     (bound server-side, see `core.bulksql`), `ON CONFLICT DO NOTHING … RETURNING` feeding one
-    `UPDATE` of the contacts. SQLite: the
-    ORM's `bulk_create` and a few set-based updates."""
+    `UPDATE` of the contacts. SQLite: the ORM's `bulk_create` and a few set-based updates."""
     if not rows:
         return 0
     now = now or timezone.now()
